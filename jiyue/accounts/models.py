@@ -1,0 +1,105 @@
+"""Staff accounts and their role grants."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    organisation = models.ForeignKey("platform.Organisation", verbose_name=_("所属机构"),
+                                     null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="staff")
+    real_name = models.CharField(_("姓名"), max_length=40, blank=True)
+    is_demo = models.BooleanField(_("演示账号"), default=False)
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    def get_full_name(self):
+        return self.real_name or self.username
+
+    def get_short_name(self):
+        return self.real_name or self.username
+
+    def __str__(self):
+        return f"{self.real_name}（{self.username}）" if self.real_name else self.username
+
+
+class Role(models.TextChoices):
+    PLATFORM_OPERATOR = "platform_operator", _("平台运营管理员")
+    SYSTEM_ADMIN = "system_admin", _("系统管理员")
+    SECURITY_ADMIN = "security_admin", _("安全管理员")
+    AUDIT_ADMIN = "audit_admin", _("审计管理员")
+    SITE_ADMIN = "site_admin", _("站点管理员")
+    EDITOR = "editor", _("编辑")
+    REVIEWER = "reviewer", _("审核员")
+    PUBLISHER = "publisher", _("发布员")
+
+
+PLATFORM_ROLES = {Role.PLATFORM_OPERATOR, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
+THREE_ADMINS = {Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
+SITE_ROLES = {Role.SITE_ADMIN, Role.EDITOR, Role.REVIEWER, Role.PUBLISHER}
+ADMINISTRATIVE_ROLES = PLATFORM_ROLES | {Role.SITE_ADMIN}
+EDITORIAL_ROLES = {Role.EDITOR, Role.REVIEWER, Role.PUBLISHER}
+
+
+class RoleGrant(models.Model):
+    """A role held by a user: platform-wide, on a site, or on a column subtree of a site."""
+
+    user = models.ForeignKey(User, verbose_name=_("用户"), on_delete=models.CASCADE,
+                             related_name="grants")
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices)
+    site = models.ForeignKey("platform.Site", verbose_name=_("站点"), null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="grants")
+    column = models.ForeignKey("platform.Column", verbose_name=_("栏目（含下级）"), null=True,
+                               blank=True, on_delete=models.CASCADE, related_name="grants")
+    level = models.PositiveSmallIntegerField(_("审核级别"), null=True, blank=True)
+    group = models.OneToOneField("auth.Group", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="role_grant", editable=False)
+    granted_by = models.ForeignKey(User, verbose_name=_("授权人"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("授权时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("角色授权")
+        verbose_name_plural = _("角色授权")
+        constraints = [
+            models.UniqueConstraint("user", "role", Coalesce("site", 0), Coalesce("column", 0),
+                                    Coalesce("level", 0), name="grant_unique"),
+        ]
+
+    def __str__(self):
+        where = self.column or self.site or _("全平台")
+        lvl = f" L{self.level}" if self.level else ""
+        return f"{self.user} · {self.get_role_display()}{lvl} · {where}"
+
+    def clean(self):
+        errors = {}
+        if self.role in PLATFORM_ROLES:
+            if self.site_id or self.column_id:
+                errors["site"] = _("平台级角色不能限定站点或栏目。")
+        elif not self.site_id:
+            errors["site"] = _("站点级角色必须指定站点。")
+        if self.role == Role.REVIEWER and not self.level:
+            errors["level"] = _("审核员必须指定审核级别。")
+        if self.role != Role.REVIEWER and self.level:
+            errors["level"] = _("只有审核员有审核级别。")
+        if self.column_id and self.role not in (Role.EDITOR, Role.REVIEWER):
+            errors["column"] = _("只有编辑和审核员可以限定到栏目。")
+        if self.column_id and self.site_id:
+            from jiyue.platform.services import site_of_page
+
+            if site_of_page(self.column) != self.site:
+                errors["column"] = _("栏目不属于所选站点。")
+        if self.role in THREE_ADMINS and self.user_id:
+            other = RoleGrant.objects.filter(user_id=self.user_id, role__in=THREE_ADMINS) \
+                .exclude(role=self.role).exclude(pk=self.pk)
+            if other.exists():
+                errors["role"] = _("系统管理员、安全管理员、审计管理员必须由不同账号担任（三员分立）。")
+        if errors:
+            raise ValidationError(errors)

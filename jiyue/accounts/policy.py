@@ -1,0 +1,188 @@
+"""Who may see and do what. Every admin view, chooser, report and API endpoint asks here.
+
+This is the one place organisation scoping lives (the model is Wagtail's permission policies):
+views never filter by organisation themselves, they call these functions.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from .models import ADMINISTRATIVE_ROLES, PLATFORM_ROLES, Role, RoleGrant
+
+_CACHE = "_jiyue_grants"
+
+
+def grants(user) -> list[RoleGrant]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cached = getattr(user, _CACHE, None)
+    if cached is None:
+        cached = list(RoleGrant.objects.filter(user=user).select_related("site", "column"))
+        setattr(user, _CACHE, cached)
+    return cached
+
+
+def forget(user) -> None:
+    if hasattr(user, _CACHE):
+        delattr(user, _CACHE)
+
+
+def has_role(user, role: str, site=None) -> bool:
+    return any(g.role == role and (site is None or g.site_id == getattr(site, "pk", site))
+               for g in grants(user))
+
+
+def is_platform_staff(user) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or any(g.role in PLATFORM_ROLES for g in grants(user))
+
+
+def sees_all_content(user) -> bool:
+    """The platform operator supervises every site's content; superusers exist only in tests and demo."""
+    return bool(getattr(user, "is_superuser", False)) or has_role(user, Role.PLATFORM_OPERATOR)
+
+
+def can_grant(actor, role: str, site=None) -> bool:
+    """安全管理员 grants administrative roles; a site administrator grants editorial ones in their site."""
+    if getattr(actor, "is_superuser", False):
+        return True
+    if role in ADMINISTRATIVE_ROLES:
+        return has_role(actor, Role.SECURITY_ADMIN)
+    return has_role(actor, Role.SECURITY_ADMIN) or (site is not None and has_role(actor, Role.SITE_ADMIN, site))
+
+
+# --- sites and organisations -------------------------------------------------------------
+
+def visible_sites(user) -> QuerySet:
+    from jiyue.platform.models import Site
+
+    if is_platform_staff(user):
+        return Site.objects.all()
+    ids = {g.site_id for g in grants(user) if g.site_id}
+    return Site.objects.filter(pk__in=ids)
+
+
+def sites_with(user, roles) -> QuerySet:
+    from jiyue.platform.models import Site
+
+    if sees_all_content(user) and Role.EDITOR not in roles:
+        return Site.objects.all()
+    ids = {g.site_id for g in grants(user) if g.site_id and g.role in roles}
+    return Site.objects.filter(pk__in=ids)
+
+
+def visible_organisation_ids(user) -> set[int]:
+    from jiyue.platform.models import Organisation
+
+    if is_platform_staff(user):
+        return set(Organisation.objects.values_list("pk", flat=True))
+    ids = set(visible_sites(user).values_list("organisation_id", flat=True))
+    if getattr(user, "organisation_id", None):
+        ids.add(user.organisation_id)
+    return ids
+
+
+def editor_organisation_ids(user) -> set[int]:
+    """Organisations whose resources this user may write (editor or site admin on their site)."""
+    if getattr(user, "is_superuser", False):
+        from jiyue.platform.models import Organisation
+
+        return set(Organisation.objects.values_list("pk", flat=True))
+    return set(sites_with(user, {Role.EDITOR, Role.SITE_ADMIN}).values_list("organisation_id", flat=True))
+
+
+def reviewer_levels(user, organisation_id: int) -> set[int]:
+    return {g.level for g in grants(user)
+            if g.role == Role.REVIEWER and g.site and g.site.organisation_id == organisation_id}
+
+
+# --- resources ---------------------------------------------------------------------------
+
+def resources_visible(user, queryset: QuerySet) -> QuerySet:
+    """Resources a staff member may see in the admin and the API.
+
+    Their own organisations' resources (any state), resources placed on their sites, and
+    published resources that are shared (the shared catalogue: public information offered for
+    reuse). Never another organisation's drafts or its unshared resources.
+    """
+    if sees_all_content(user):
+        return queryset
+    orgs = visible_organisation_ids(user)
+    site_ids = list(visible_sites(user).values_list("pk", flat=True))
+    return queryset.filter(
+        Q(organisation_id__in=orgs)
+        | Q(placements__site_id__in=site_ids, live=True)
+        | Q(live=True, sharing__in=("all", "request"))
+    ).distinct()
+
+
+def resources_editable(user, queryset: QuerySet) -> QuerySet:
+    return queryset.filter(organisation_id__in=editor_organisation_ids(user))
+
+
+def can_edit_resource(user, resource) -> bool:
+    return resource.organisation_id in editor_organisation_ids(user)
+
+
+def can_view_resource(user, resource) -> bool:
+    return resources_visible(user, type(resource)._default_manager.filter(pk=resource.pk)).exists()
+
+
+def can_publish_resource(user, resource) -> bool:
+    if getattr(user, "is_superuser", False):
+        return True
+    return any(g.role in (Role.PUBLISHER, Role.SITE_ADMIN) and g.site
+               and g.site.organisation_id == resource.organisation_id for g in grants(user))
+
+
+# --- columns -----------------------------------------------------------------------------
+
+def column_grants(user, roles=(Role.EDITOR, Role.SITE_ADMIN)) -> list[RoleGrant]:
+    return [g for g in grants(user) if g.role in roles and g.site_id]
+
+
+def can_place_into(user, column) -> bool:
+    """May this user put content into this column (editor on its subtree, or site admin)."""
+    if getattr(user, "is_superuser", False):
+        return True
+    for g in column_grants(user):
+        home = g.site.home
+        if home is None:
+            continue
+        root = g.column if (g.role == Role.EDITOR and g.column_id) else home
+        if column.path.startswith(root.path) and column.depth > home.depth:
+            return True
+    return False
+
+
+def placeable_columns(user) -> QuerySet:
+    from jiyue.platform.models import Column
+
+    if getattr(user, "is_superuser", False):
+        return Column.objects.all()
+    q = Q(pk__in=[])
+    for g in column_grants(user):
+        if g.site.home is None:
+            continue
+        root = g.column if (g.role == Role.EDITOR and g.column_id) else g.site.home
+        q |= Q(path__startswith=root.path, depth__gt=g.site.home.depth)
+    return Column.objects.filter(q)
+
+
+def visible_columns(user) -> QuerySet:
+    from jiyue.platform.models import Column, Site
+
+    if is_platform_staff(user):
+        return Column.objects.all()
+    q = Q(pk__in=[])
+    for site in visible_sites(user).select_related("home"):
+        if site.home:
+            q |= Q(path__startswith=site.home.path)
+    return Column.objects.filter(q)
+
+
+def users_visible(user, queryset: QuerySet) -> QuerySet:
+    if is_platform_staff(user):
+        return queryset
+    site_ids = [g.site_id for g in grants(user) if g.role == Role.SITE_ADMIN]
+    return queryset.filter(Q(pk=user.pk) | Q(grants__site_id__in=site_ids)).distinct()

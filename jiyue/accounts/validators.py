@@ -1,0 +1,22 @@
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+CLASSES = [re.compile(r"[a-z]"), re.compile(r"[A-Z]"), re.compile(r"\d"), re.compile(r"[^A-Za-z0-9]")]
+
+
+class CharacterClassValidator:
+    """等保 password rule: characters from at least three of four classes."""
+
+    def __init__(self, min_classes: int = 3):
+        self.min_classes = min_classes
+
+    def validate(self, password, user=None):
+        if sum(1 for c in CLASSES if c.search(password or "")) < self.min_classes:
+            raise ValidationError(
+                _("密码须包含大写字母、小写字母、数字、特殊字符中的至少 %(n)d 类。"),
+                code="password_classes", params={"n": self.min_classes})
+
+    def get_help_text(self):
+        return _("密码须包含大写字母、小写字母、数字、特殊字符中的至少 %(n)d 类。") % {"n": self.min_classes}

@@ -1,0 +1,52 @@
+"""`jiyue serve`: the admin (/admin/) and API (/api/v1/) on IPv4 and IPv6, with the embedded
+background worker and periodic scheduler running in the same process."""
+
+import socket
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+def dual_stack_available() -> bool:
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class Command(BaseCommand):
+    help = "启动平台服务（管理后台与开放接口），默认同时监听 IPv4 与 IPv6。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=None,
+                            help="监听地址；默认 :: （IPv4 与 IPv6 双栈），无 IPv6 时为 0.0.0.0")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=1, help="HTTP 工作进程数")
+        parser.add_argument("--no-jobs", action="store_true",
+                            help="不在本进程内运行后台任务（另行运行 jiyue worker 时使用）")
+
+    def handle(self, *args, host=None, port=8000, workers=1, no_jobs=False, **options):
+        from granian.constants import Interfaces
+        from granian import Granian as Server
+
+        host = host or ("::" if dual_stack_available() else "0.0.0.0")
+        call_command("collectstatic", interactive=False, verbosity=0)
+        if not no_jobs:
+            from jiyue.core.worker import start_in_process
+
+            start_in_process()
+        shown = f"[{host}]" if ":" in host else host
+        self.stdout.write(f"jiyue 已启动：http://{shown}:{port}/admin/  接口：/api/v1/  "
+                          f"（后台任务：{settings.JIYUE_TASKS}）")
+        Server(
+            "jiyue.wsgi:application", address=host, port=port, interface=Interfaces.WSGI,
+            workers=workers, blocking_threads=8,
+            static_path_route=[settings.STATIC_URL.rstrip("/"), settings.MEDIA_URL.rstrip("/")],
+            static_path_mount=[settings.STATIC_ROOT, settings.MEDIA_ROOT],
+            log_access=False,
+        ).serve()

@@ -1,0 +1,18 @@
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "运行后台任务工作进程（嵌入式数据库队列或 Redis 队列），并运行周期任务调度。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch", action="store_true", help="运行完当前队列中的任务后退出")
+        parser.add_argument("--no-scheduler", action="store_true", help="不运行周期任务调度")
+
+    def handle(self, *args, batch=False, no_scheduler=False, **options):
+        from jiyue.core import periodic, worker
+
+        if batch:
+            periodic.tick()
+            worker.run_pending()
+            return
+        worker.run_forever(scheduler=not no_scheduler)

@@ -1,0 +1,128 @@
+"""The outbox: side effects are written as events in the same transaction as the change.
+
+Producers call `emit()` inside their transaction. Consumers register a handler with
+`register()`; `dispatch()` feeds each consumer the events after its cursor, in id order, and
+advances the cursor in the same transaction as the handler's own writes, so a crash either
+keeps both or neither. A consumer registered later starts at cursor 0 and catches up from the
+first event. Handlers must be idempotent: a handler that raises leaves the cursor before the
+failing event, and the next dispatch retries it.
+
+On PostgreSQL, concurrent transactions may commit ids out of order; dispatch only reads events
+older than `JIYUE_OUTBOX_LAG_SECONDS` (default 5 s on PostgreSQL, 0 on SQLite, where writers
+are serialised) so that a slower transaction's lower id is not skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable, Iterable
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import ConsumerCursor, Event
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    handler: Callable[[Event], None]
+    topics: tuple[str, ...] | None = None  # prefixes; None means every topic
+
+    def wants(self, topic: str) -> bool:
+        return self.topics is None or any(topic.startswith(t) for t in self.topics)
+
+
+_consumers: dict[str, Consumer] = {}
+
+
+def register(name: str, handler: Callable[[Event], None], topics: Iterable[str] | None = None):
+    _consumers[name] = Consumer(name, handler, tuple(topics) if topics is not None else None)
+
+
+def unregister(name: str) -> None:
+    _consumers.pop(name, None)
+
+
+def consumers() -> dict[str, Consumer]:
+    return dict(_consumers)
+
+
+def emit(topic: str, aggregate: str, aggregate_id, payload: dict | None = None) -> Event:
+    """Record an event. Call it inside the transaction that makes the change."""
+    if "." not in topic:
+        raise ValueError("topic must be '<aggregate>.<verb>'")
+    event = Event.objects.create(
+        topic=topic, aggregate=aggregate, aggregate_id=str(aggregate_id), payload=payload or {}
+    )
+    transaction.on_commit(_kick)
+    return event
+
+
+def _kick():
+    """Ask a worker to dispatch soon (best effort: the periodic tick dispatches anyway)."""
+    if getattr(settings, "JIYUE_OUTBOX_AUTODISPATCH", True):
+        from .tasks import dispatch_outbox
+
+        try:
+            dispatch_outbox.enqueue()
+        except Exception:  # noqa: BLE001 - the periodic tick will pick the events up
+            logger.exception("could not enqueue outbox dispatch")
+
+
+def lag() -> timedelta:
+    default = "0" if connection.vendor == "sqlite" else "5"
+    return timedelta(seconds=float(getattr(settings, "JIYUE_OUTBOX_LAG_SECONDS", None) or default))
+
+
+def dispatch(name: str | None = None, batch: int = 500) -> int:
+    """Feed pending events to one consumer (or all). Returns the number of events handled."""
+    handled = 0
+    for consumer in ([_consumers[name]] if name else list(_consumers.values())):
+        handled += _dispatch_one(consumer, batch)
+    return handled
+
+
+def _dispatch_one(consumer: Consumer, batch: int) -> int:
+    handled = 0
+    horizon = timezone.now() - lag()
+    while True:
+        with transaction.atomic():
+            cursor, _ = ConsumerCursor.objects.get_or_create(consumer=consumer.name)
+            cursor = ConsumerCursor.objects.select_for_update().get(pk=cursor.pk)
+            events = list(
+                Event.objects.filter(id__gt=cursor.last_event_id, created_at__lte=horizon)
+                .order_by("id")[:batch]
+            )
+            if not events:
+                return handled
+            for event in events:
+                if consumer.wants(event.topic):
+                    try:
+                        with transaction.atomic():
+                            consumer.handler(event)
+                    except Exception:
+                        logger.exception("consumer %s failed on event %s", consumer.name, event.pk)
+                        # keep progress made so far in this batch; retry from the failing event
+                        ConsumerCursor.objects.filter(pk=cursor.pk).update(
+                            last_event_id=cursor.last_event_id
+                        )
+                        return handled
+                cursor.last_event_id = event.id
+                handled += 1
+            ConsumerCursor.objects.filter(pk=cursor.pk).update(last_event_id=cursor.last_event_id)
+
+
+def backlog() -> dict[str, int]:
+    """Pending events per consumer, for the admin and the CLI."""
+    last = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    cursors = dict(ConsumerCursor.objects.values_list("consumer", "last_event_id"))
+    return {
+        name: Event.objects.filter(id__gt=cursors.get(name, 0)).count() if last else 0
+        for name in _consumers
+    }

@@ -1,0 +1,136 @@
+"""The library in the Wagtail admin: one scoped viewset per resource kind, grouped in a menu."""
+
+from __future__ import annotations
+
+from django import forms
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.ui.tables import Column as TableColumn, UpdatedAtColumn
+from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permissions import register_permission_policy
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
+
+from jiyue.accounts import policy
+from jiyue.accounts.admin_scope import scope_patterns
+
+from . import services
+from .kinds import resource_models
+from .models import Resource
+
+REVIEW_VIEWS = {"edit", "workflow_action", "collect_workflow_action_data", "preview_on_edit",
+                "lock", "revisions_view", "revisions_compare"}
+
+
+class ResourcePermissionPolicy(ModelPermissionPolicy):
+    """Model permissions (from role grants) narrowed to the user's organisations."""
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        if not self.user_has_permission(user, action):
+            return False
+        if action == "view":
+            return policy.can_view_resource(user, instance)
+        if action == "publish":
+            return policy.can_publish_resource(user, instance)
+        return policy.can_edit_resource(user, instance)
+
+    def instances_user_has_any_permission_for(self, user, actions):
+        qs = self.model._default_manager.all()
+        if not self.user_has_any_permission(user, actions):
+            return qs.none()
+        if set(actions) <= {"view"}:
+            return policy.resources_visible(user, qs)
+        return policy.resources_editable(user, qs)
+
+
+class ResourceForm(WagtailAdminModelForm):
+    """Offers only the organisations the user edits for; on creation, places the resource into
+    the chosen columns of the user's own sites."""
+
+    place_in = forms.ModelMultipleChoiceField(
+        label="放置到栏目", required=False, queryset=None,
+        help_text="信息资源保存后即放入所选栏目；发布后在这些栏目中显示。")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from jiyue.platform.models import Column
+
+        user = self.for_user
+        if "organisation" in self.fields and user is not None:
+            orgs = policy.editor_organisation_ids(user)
+            self.fields["organisation"].queryset = self.fields["organisation"].queryset.filter(pk__in=orgs)
+            if len(orgs) == 1 and not self.instance.pk:
+                self.fields["organisation"].initial = next(iter(orgs))
+        if user is not None and not self.instance.pk:
+            cols = policy.placeable_columns(user).exclude(column_type="外链").order_by("path")
+            self.fields["place_in"].queryset = Column.objects.filter(pk__in=cols.values("pk")).order_by("path")
+            self.fields["place_in"].label_from_instance = _column_label
+        else:
+            del self.fields["place_in"]
+        for name in ("interprets",):
+            if name in self.fields and user is not None:
+                self.fields[name].queryset = policy.resources_visible(user, self.fields[name].queryset)
+
+    def save(self, commit=True):
+        obj = super().save(commit=commit)
+        if commit and self.for_user is not None and obj.created_by_id is None:
+            type(obj).objects.filter(pk=obj.pk).update(created_by=self.for_user)
+        cols = self.cleaned_data.get("place_in") if "place_in" in self.fields else None
+        if commit and cols:
+            for col in cols:
+                services.place(self.for_user, obj, col)
+        return obj
+
+
+def _column_label(col):
+    from jiyue.platform.services import site_of_page
+
+    site = site_of_page(col)
+    return f"{site.name if site else ''} / {col.title}"
+
+
+def _can_write(user, obj, view_name) -> bool:
+    if policy.can_edit_resource(user, obj):
+        return True
+    # Reviewers reach the editor of an item in their review step (Wagtail's workflow actions).
+    return view_name in REVIEW_VIEWS and obj.workflow_in_progress and bool(
+        policy.reviewer_levels(user, obj.organisation_id))
+
+
+class ResourceViewSet(SnippetViewSet):
+    base_form_class = ResourceForm
+    list_display = ["title", TableColumn("organisation", label="所属机构"),
+                    TableColumn("index_number", label="索引号"), UpdatedAtColumn()]
+    list_filter = ["live"]
+    search_fields = ["title"]
+    inspect_view_enabled = True
+    copy_view_enabled = False
+
+    def get_queryset(self, request):
+        return policy.resources_visible(request.user, self.model._default_manager.all())
+
+    def get_urlpatterns(self):
+        return scope_patterns(super().get_urlpatterns(), self.model,
+                              policy.can_view_resource, _can_write)
+
+
+def _viewset_for(model):
+    return type(f"{model.__name__}ViewSet", (ResourceViewSet,), {
+        "model": model, "icon": ICONS.get(model.kind_code, "doc-full"),
+        "menu_label": str(model._meta.verbose_name_plural),
+    })
+
+
+ICONS = {"article": "doc-full-inverse", "policy": "doc-full", "interpretation": "help",
+         "guide": "list-ul", "file": "doc-empty", "image": "image", "link": "link"}
+
+
+class LibraryGroup(SnippetViewSetGroup):
+    menu_label = "信息资源库"
+    menu_icon = "folder-open-inverse"
+    menu_order = 150
+    items = tuple(_viewset_for(m) for m in resource_models())
+
+
+for _m in [Resource, *resource_models()]:
+    register_permission_policy(_m, ResourcePermissionPolicy(_m), exact_class=True)
+register_snippet(LibraryGroup)

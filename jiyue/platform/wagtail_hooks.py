@@ -1,0 +1,112 @@
+"""Organisations and sites in the admin, scoped to what the user is granted."""
+
+from __future__ import annotations
+
+from wagtail import hooks
+from wagtail.admin.ui.tables import Column as TableColumn
+from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permissions import register_permission_policy
+
+from jiyue.accounts import policy
+from jiyue.accounts.admin_scope import ScopedViewSetMixin, scope_patterns
+
+from .models import Organisation, Site
+
+
+class SitePolicy(ModelPermissionPolicy):
+    def user_has_permission(self, user, action):
+        if action in ("add", "delete"):
+            return user.is_superuser or policy.has_role(user, "system_admin")
+        if action in ("change", "view"):
+            return user.is_superuser or policy.is_platform_staff(user) or any(
+                g.role == "site_admin" for g in policy.grants(user)) or action == "view" and bool(
+                policy.grants(user))
+        return False
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        if not self.user_has_permission(user, action):
+            return False
+        if policy.is_platform_staff(user):
+            return action == "view" or policy.has_role(user, "system_admin") or user.is_superuser
+        if action == "view":
+            return policy.visible_sites(user).filter(pk=instance.pk).exists()
+        return policy.has_role(user, "site_admin", instance)
+
+    def instances_user_has_any_permission_for(self, user, actions):
+        return policy.visible_sites(user)
+
+
+class OrganisationPolicy(ModelPermissionPolicy):
+    def user_has_permission(self, user, action):
+        if action == "view":
+            return bool(policy.grants(user)) or user.is_superuser
+        return user.is_superuser or policy.has_role(user, "system_admin")
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        if action == "view":
+            return instance.pk in policy.visible_organisation_ids(user)
+        return self.user_has_permission(user, action)
+
+    def instances_user_has_any_permission_for(self, user, actions):
+        return Organisation.objects.filter(pk__in=policy.visible_organisation_ids(user))
+
+
+register_permission_policy(Site, SitePolicy(Site), exact_class=True)
+register_permission_policy(Organisation, OrganisationPolicy(Organisation), exact_class=True)
+
+
+class SiteViewSet(ScopedViewSetMixin, ModelViewSet):
+    model = Site
+    icon = "site"
+    menu_label = "站点"
+    list_display = ["name", "code", "domain", TableColumn("organisation", label="主办机构"),
+                    "state"]
+    search_fields = ["name", "code", "domain"]
+    form_fields = ["name", "organisation", "level", "kind", "domain", "cn_domain", "code",
+                   "sponsor", "operator", "address", "phone", "email", "icp", "police_record",
+                   "police_record_code", "conac", "state", "theme"]
+    inspect_view_enabled = True
+    copy_view_enabled = False
+
+    def get_queryset(self, request):
+        return policy.visible_sites(request.user)
+
+    def get_urlpatterns(self):
+        pol = SitePolicy(Site)
+        return scope_patterns(
+            super().get_urlpatterns(), Site,
+            lambda u, o: pol.user_has_permission_for_instance(u, "view", o),
+            lambda u, o, v: pol.user_has_permission_for_instance(u, "delete" if v == "delete" else "change", o))
+
+
+class OrganisationViewSet(ScopedViewSetMixin, ModelViewSet):
+    model = Organisation
+    icon = "group"
+    menu_label = "机构"
+    list_display = ["name", "short_name", "code", "kind"]
+    search_fields = ["name", "short_name"]
+    form_fields = ["name", "short_name", "code", "kind", "region_code", "key"]
+    copy_view_enabled = False
+
+    def get_queryset(self, request):
+        return Organisation.objects.filter(pk__in=policy.visible_organisation_ids(request.user))
+
+    def get_urlpatterns(self):
+        pol = OrganisationPolicy(Organisation)
+        return scope_patterns(
+            super().get_urlpatterns(), Organisation,
+            lambda u, o: pol.user_has_permission_for_instance(u, "view", o),
+            lambda u, o, v: pol.user_has_permission(u, "change"))
+
+
+class PlatformGroup(ModelViewSetGroup):
+    menu_label = "站点管理"
+    menu_icon = "site"
+    menu_order = 120
+    items = (SiteViewSet, OrganisationViewSet)
+
+
+@hooks.register("register_admin_viewset")
+def register_viewset():
+    return PlatformGroup()
