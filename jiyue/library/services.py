@@ -250,3 +250,19 @@ def live_placement_counts(column_ids) -> dict[int, int]:
 
 def where_used(resource: Resource):
     return resource.placements.select_related("site", "column").order_by("site__code")
+
+
+@transaction.atomic
+def attach(resource: Resource, column, state: str = Placement.LIVE, pinned: bool = False) -> Placement:
+    """Place without a permission check: for importers and the demo loader, which act for the
+    platform (an accepted offer, a migrated page). Idempotent."""
+    from jiyue.platform.services import site_of_page
+
+    site = site_of_page(column)
+    p, created = Placement.objects.get_or_create(
+        resource=resource, column=column,
+        defaults={"site": site, "state": state, "pinned": pinned,
+                  "sort_order": _next_order(column)})
+    if created:
+        _event(f"placement.{state}", resource, **_placement_payload(p))
+    return p
