@@ -29,6 +29,12 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+import sys  # noqa: E402
+
+if "pytest" in sys.modules and not env("JIYUE_HOME"):
+    import tempfile
+
+    os.environ["JIYUE_HOME"] = tempfile.mkdtemp(prefix="jiyue-test-")
 JIYUE_HOME = Path(env("JIYUE_HOME", "./var")).resolve()
 JIYUE_HOME.mkdir(parents=True, exist_ok=True)
 
@@ -172,6 +178,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "jiyue.accounts.validators.CharacterClassValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+
+if "pytest" in sys.modules:
+    # Tests create many accounts; a fast hash keeps them quick. Never used outside tests.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]

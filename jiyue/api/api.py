@@ -184,7 +184,7 @@ def _kind_fields(r: Resource) -> dict[str, Any]:
 
 
 def resource_out(r: Resource) -> dict:
-    r = r.specific if type(r) is Resource else r
+    r = r.specific
     return {"id": r.global_id, "kind": r.kind, "title": r.title, "summary": r.summary,
             "organisation": {"id": r.organisation_id, "name": r.organisation.name},
             "keywords": r.keyword_list, "source": r.source, "author": r.author,
@@ -201,7 +201,7 @@ def placement_out(p: Placement) -> dict:
 
 
 def _specific(r: Resource) -> Resource:
-    return r.specific if hasattr(r, "specific") and type(r) is Resource else r
+    return r.specific
 
 
 # --- sites and columns -------------------------------------------------------------------

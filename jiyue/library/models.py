@@ -124,6 +124,16 @@ class Resource(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, Pre
     def revisions(self):
         return self._revisions
 
+    @property
+    def specific(self) -> "Resource":
+        """This resource as an instance of its kind's model."""
+        from .kinds import kinds
+
+        model = kinds().get(self.kind)
+        if model is None or isinstance(self, model):
+            return self
+        return model._default_manager.get(pk=self.pk)
+
     def get_kind_label(self):
         return self._meta.verbose_name
 
