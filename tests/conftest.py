@@ -95,7 +95,7 @@ def make_policy(province):
         doc = PolicyDocument(organisation=province.orgs[org], title=title,
                              doc_number=doc_number, issuing_body=province.orgs[org].name,
                              written_on=date(2026, 1, 5), body="<p>各市财政局：</p><p>现就有关事项通知如下。</p>",
-                             sharing=sharing, **extra)
+                             sharing=sharing, live=False, **extra)
         doc.full_clean()
         doc.save()
         rev = doc.save_revision()

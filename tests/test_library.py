@@ -48,7 +48,7 @@ def test_index_number_pattern_is_a_platform_setting(province, make_policy):
 
 
 def test_articles_get_no_index_number_unless_in_directory(province):
-    a = Article(organisation=province.orgs["czt"], title="厅领导调研", body="<p>x</p>")
+    a = Article(organisation=province.orgs["czt"], title="厅领导调研", body="<p>x</p>", live=False)
     a.save()
     a.save_revision().publish()
     a.refresh_from_db()

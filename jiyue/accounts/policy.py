@@ -129,10 +129,20 @@ def can_view_resource(user, resource) -> bool:
 
 
 def can_publish_resource(user, resource) -> bool:
+    """Publishers and site administrators of the owner's site; and the final-level reviewer,
+    whose approval completes the review workflow and publishes."""
     if getattr(user, "is_superuser", False):
         return True
-    return any(g.role in (Role.PUBLISHER, Role.SITE_ADMIN) and g.site
-               and g.site.organisation_id == resource.organisation_id for g in grants(user))
+    if any(g.role in (Role.PUBLISHER, Role.SITE_ADMIN) and g.site
+           and g.site.organisation_id == resource.organisation_id for g in grants(user)):
+        return True
+    levels = reviewer_levels(user, resource.organisation_id)
+    if levels:
+        from jiyue.review.services import policy_for
+
+        pol = policy_for(resource)
+        return pol is not None and pol.levels in levels
+    return False
 
 
 # --- columns -----------------------------------------------------------------------------

@@ -1,0 +1,69 @@
+import pytest
+from django.core.exceptions import PermissionDenied
+from wagtail.models import TaskState, WorkflowState
+
+from jiyue.library.models import Resource
+from jiyue.review.models import ReviewTask
+from jiyue.review.services import set_policy, workflow_for
+
+
+def _act(doc, user, action, **kwargs):
+    state = doc.current_workflow_state
+    task_state = state.current_task_state
+    task = task_state.task.specific
+    assert action in [a[0] for a in task.get_actions(doc, user)]
+    task.on_action(task_state, user, action, **kwargs)
+    doc.refresh_from_db()
+
+
+def test_two_level_review_publishes_with_index_number(province, make_policy):
+    doc = make_policy()
+    wf = workflow_for(doc)
+    assert [t.specific.level for t in wf.tasks] == [1, 2]
+    assert list(wf.tasks)[-1].specific.secrecy_check
+    wf.start(doc, province.users["czt_editor"])
+    # the second-level reviewer cannot act on the first level; another department cannot either
+    task1 = doc.current_workflow_state.current_task_state.task.specific
+    assert task1.get_actions(doc, province.users["czt_reviewer2"]) == []
+    assert task1.get_actions(doc, province.users["jyt_reviewer1"]) == []
+    with pytest.raises(PermissionDenied):
+        task1.on_action(doc.current_workflow_state.current_task_state, province.users["jyt_reviewer1"], "approve")
+    _act(doc, province.users["czt_reviewer1"], "approve")
+    assert not doc.live
+    _act(doc, province.users["czt_reviewer2"], "approve")
+    assert doc.live and doc.index_number and doc.published_at
+    from jiyue.audit.models import AuditEntry
+
+    actions = list(AuditEntry.objects.filter(object_id=doc.global_id, outcome="success").values_list("action", flat=True))
+    assert AuditEntry.objects.filter(object_id=doc.global_id, outcome="denied", actor=province.users["jyt_reviewer1"]).exists()
+    assert actions.count("review.approve") == 2 and "resource.publish" in actions
+
+
+def test_rejection_returns_to_editor_with_comment(province, make_policy):
+    doc = make_policy()
+    workflow_for(doc).start(doc, province.users["czt_editor"])
+    _act(doc, province.users["czt_reviewer1"], "reject", comment="请补充政策依据")
+    state = WorkflowState.objects.for_instance(doc).first()
+    assert state.status == WorkflowState.STATUS_NEEDS_CHANGES
+    ts = TaskState.objects.filter(workflow_state=state).first()
+    assert ts.status == TaskState.STATUS_REJECTED and ts.get_comment() == "请补充政策依据"
+    assert not doc.live
+
+
+def test_final_level_requires_secrecy_confirmation(province, make_policy):
+    from jiyue.review.forms import SecrecyConfirmForm
+
+    task = ReviewTask.objects.filter(level=2, secrecy_check=True).first()
+    form_class = task.get_form_for_action("approve")
+    assert form_class is SecrecyConfirmForm
+    assert not form_class(data={"comment": ""}).is_valid()
+    assert form_class(data={"comment": "", "secrecy_confirmed": "on"}).is_valid()
+
+
+def test_policy_override_per_column(province, make_policy):
+    col = province.column("czt", "tzgg")
+    set_policy(province.orgs["czt"], site=province.sites["czt"], column=col, levels=3, secrecy_check=False)
+    notice = make_policy(title="通知", place=("tzgg",))
+    policy_doc = make_policy(title="文件", doc_number="皖财〔2026〕30号")
+    assert len(workflow_for(notice).tasks) == 3
+    assert len(workflow_for(policy_doc).tasks) == 2
