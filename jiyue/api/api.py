@@ -346,8 +346,20 @@ RESOURCE_FORM_EXCLUDE = ["kind", "global_id", "index_number", "published_at", "c
                          "locked_at", "locked_by", "expired", "organisation"]
 
 
+def _api_formfield(field, **kwargs):
+    """Rich text arrives as HTML over the API (the admin's Draftail widget expects its own JSON);
+    it is sanitised by the model on save."""
+    from django import forms
+    from wagtail.fields import RichTextField
+
+    if isinstance(field, RichTextField):
+        return forms.CharField(label=field.verbose_name, required=not field.blank,
+                               widget=forms.Textarea)
+    return field.formfield(**kwargs)
+
+
 def _form_for(model, data, instance=None):
-    Form = modelform_factory(model, exclude=RESOURCE_FORM_EXCLUDE)
+    Form = modelform_factory(model, exclude=RESOURCE_FORM_EXCLUDE, formfield_callback=_api_formfield)
     initial = {}
     if instance is not None:
         from django.forms.models import model_to_dict
@@ -355,6 +367,11 @@ def _form_for(model, data, instance=None):
         initial = model_to_dict(instance, exclude=RESOURCE_FORM_EXCLUDE)
         initial.update(data)
         data = initial
+    else:
+        # fields left out take the model's defaults (sharing, validity, disclosure …)
+        defaults = {f.name: f.get_default() for f in model._meta.concrete_fields
+                    if f.has_default() and f.name in Form.base_fields}
+        data = {**defaults, **data}
     form = Form(data=data, instance=instance)
     if not form.is_valid():
         raise ValidationError({k: v for k, v in form.errors.items()})
@@ -394,8 +411,13 @@ def create_resource(request, payload: ResourceIn):
     return 201, resource_out(obj)
 
 
+class ResourcePatch(Schema):
+    fields: dict[str, Any]
+
+
 @api.patch("/resources/{rid}", tags=["信息资源"], summary="修改信息资源（生成新修订版本）")
-def update_resource(request, rid: str, fields: dict[str, Any]):
+def update_resource(request, rid: str, payload: ResourcePatch):
+    fields = payload.fields
     user = caller(request, write=True)
     obj = _resource(user, rid)
     if not policy.can_edit_resource(user, obj):
