@@ -110,6 +110,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "jiyue.audit.middleware.AuditContextMiddleware",
+    "jiyue.accounts.wagtail_hooks.PlatformOnlyMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 

@@ -1,0 +1,63 @@
+"""A department editor walks every admin page they can reach and sees nothing of another
+department that is not public and shared."""
+
+import re
+from collections import deque
+
+import pytest
+from django.urls import reverse
+
+from jiyue.library.models import PolicyDocument
+
+# plain links, and the sidebar menu, which Wagtail renders as JSON ("url": "/admin/...")
+LINK = re.compile(r'(?:href="|&quot;url&quot;: &quot;|"url": ")(/admin/[^"#?&]*)')
+SKIP = ("/admin/logout/", "/admin/account/", "/admin/jsi18n/")
+
+
+def crawl(client, start="/admin/", limit=250):
+    seen, queue, pages = set(), deque([start]), {}
+    while queue and len(seen) < limit:
+        url = queue.popleft()
+        if url in seen or url.startswith(SKIP):
+            continue
+        seen.add(url)
+        r = client.get(url)
+        pages[url] = r
+        if r.status_code == 200 and "html" in r.get("Content-Type", ""):
+            for link in LINK.findall(r.content.decode()):
+                if link not in seen and "/delete/" not in link and "/unpublish/" not in link:
+                    queue.append(link)
+    return pages
+
+
+def test_department_editor_sees_nothing_of_another_department(client, province, make_policy):
+    draft = make_policy(title="财政厅内部草稿甲")
+    unshared = make_policy(title="财政厅不予共享乙", sharing="none", doc_number="皖财〔2026〕60号", publish=True)
+    shared = make_policy(title="财政厅公开共享丙", doc_number="皖财〔2026〕61号", publish=True)
+    own = make_policy(org="jyt", title="教育厅自己的文件", doc_number="皖教〔2026〕2号")
+    client.force_login(province.users["jyt_editor"])
+    pages = crawl(client)
+    ok = [u for u, r in pages.items() if r.status_code == 200]
+    assert len(ok) > 20, "the crawl should reach the editor's admin"
+    for url, r in pages.items():
+        assert r.status_code < 500, url
+        text = r.content.decode(errors="ignore")
+        for forbidden in ("财政厅内部草稿甲", "财政厅不予共享乙", "czt_editor", "czt.ah.gov.cn"):
+            assert forbidden not in text, f"{forbidden} visible at {url}"
+    assert any("教育厅自己的文件" in r.content.decode(errors="ignore") for r in pages.values())
+    # direct URLs of another department's objects
+    vs = "wagtailsnippets_library_policydocument"
+    for name in ("edit", "history", "usage", "delete", "inspect"):
+        for obj in (draft, unshared):
+            assert client.get(reverse(f"{vs}:{name}", args=[obj.pk])).status_code == 404, name
+        # a published, shared resource is public: read-only views open, writes refused
+        r = client.get(reverse(f"{vs}:{name}", args=[shared.pk]))
+        # (Wagtail answers a refused admin page with a redirect to the dashboard and a message)
+        assert r.status_code in (({302, 403}) if name in ("edit", "delete") else {200}), name
+    r = client.post(reverse(f"{vs}:edit", args=[shared.pk]), {"title": "篡改"})
+    assert r.status_code in (403, 302)
+    shared.refresh_from_db()
+    assert shared.title == "财政厅公开共享丙"
+    site = province.sites["czt"]
+    assert client.get(f"/admin/pages/{site.home.pk}/").status_code in (302, 403, 404)
+    assert client.get(reverse("wagtailadmin_explore", args=[site.home.pk])).status_code in (302, 403, 404)
