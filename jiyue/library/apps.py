@@ -7,4 +7,4 @@ class LibraryConfig(AppConfig):
     verbose_name = "信息资源库"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import signals, tasks  # noqa: F401

@@ -1,0 +1,81 @@
+import os
+from datetime import datetime, timezone
+
+import pytest
+from django.test import override_settings
+
+from jiyue.core import outbox, periodic, worker
+from jiyue.core.models import ConsumerCursor, Event, PeriodicSlot
+from tests import jobs
+
+
+def test_embedded_jobs_are_durable_rows_run_by_a_worker(db):
+    from django_tasks_db.models import DBTaskResult
+
+    result = jobs.record_event.enqueue("job.ran")
+    # the job is a row in the database: it survives a restart of the process until a worker runs it
+    assert DBTaskResult.objects.filter(id=result.id, status="READY").exists()
+    worker.run_pending()
+    result.refresh()
+    assert result.status == "SUCCESSFUL" and result.return_value == "job.ran"
+    assert Event.objects.filter(topic="job.ran").exists()
+
+
+def test_periodic_slot_is_enqueued_once_whatever_the_number_of_schedulers(db):
+    now = datetime(2026, 11, 25, 8, 0, 3, tzinfo=timezone.utc)
+    first = periodic.tick(now)
+    second = periodic.tick(now)  # a second scheduler in the same slot
+    assert "core.dispatch_outbox" in first and "core.dispatch_outbox" not in second
+    assert PeriodicSlot.objects.filter(job="core.dispatch_outbox").count() == 1
+    later = periodic.tick(datetime(2026, 11, 25, 8, 0, 13, tzinfo=timezone.utc))
+    assert "core.dispatch_outbox" in later
+    assert "library.publish_scheduled" in periodic.jobs()
+
+
+def test_outbox_consumer_added_later_catches_up_and_retries(db):
+    from django.db import transaction
+
+    try:
+        with transaction.atomic():
+            outbox.emit("resource.published", "resource", "ah:1", {})
+            raise RuntimeError("the change fails")
+    except RuntimeError:
+        pass
+    assert not Event.objects.exists()  # no event without its change
+    for i in range(3):
+        outbox.emit("resource.published", "resource", f"ah:{i}", {})
+    seen, fail = [], {"once": True}
+
+    def handler(event):
+        if event.aggregate_id == "ah:1" and fail["once"]:
+            fail["once"] = False
+            raise ValueError("temporary failure")
+        seen.append(event.aggregate_id)
+
+    outbox.register("test-consumer", handler, topics=["resource."])
+    try:
+        assert outbox.dispatch("test-consumer") == 1
+        assert seen == ["ah:0"]
+        assert outbox.dispatch("test-consumer") == 2  # retried from the failed event
+        assert seen == ["ah:0", "ah:1", "ah:2"]
+        assert ConsumerCursor.objects.get(consumer="test-consumer").last_event_id == Event.objects.last().id
+    finally:
+        outbox.unregister("test-consumer")
+
+
+@pytest.mark.redis
+def test_redis_workers_take_jobs():
+    url = os.environ.get("JIYUE_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("JIYUE_TEST_REDIS_URL not set (CI sets it to a real Redis server)")
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    rq = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default", "periodic"]}}
+    queues = {n: {"URL": url, "DEFAULT_TIMEOUT": 60} for n in ("default", "periodic")}
+    with override_settings(TASKS=rq, RQ_QUEUES=queues, JIYUE_TASKS="rq"):
+        result = jobs.add.enqueue(2, 3)
+        assert redis.Redis.from_url(url).llen("rq:queue:default") == 1
+        worker.run_pending()
+        result.refresh()
+        assert result.status == "SUCCESSFUL" and result.return_value == 5
