@@ -9,7 +9,7 @@ from jiyue.core.models import ConsumerCursor, Event, PeriodicSlot
 from tests import jobs
 
 
-def test_embedded_jobs_are_durable_rows_run_by_a_worker(db):
+def test_embedded_jobs_are_durable_rows_run_by_a_worker(transactional_db):
     from django_tasks_db.models import DBTaskResult
 
     result = jobs.record_event.enqueue("job.ran")
@@ -32,7 +32,8 @@ def test_periodic_slot_is_enqueued_once_whatever_the_number_of_schedulers(db):
     assert "library.publish_scheduled" in periodic.jobs()
 
 
-def test_outbox_consumer_added_later_catches_up_and_retries(db):
+def test_outbox_consumer_added_later_catches_up_and_retries(db, settings):
+    settings.JIYUE_OUTBOX_LAG_SECONDS = 0
     from django.db import transaction
 
     try:

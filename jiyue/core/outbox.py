@@ -76,8 +76,10 @@ def _kick():
 
 
 def lag() -> timedelta:
-    default = "0" if connection.vendor == "sqlite" else "5"
-    return timedelta(seconds=float(getattr(settings, "JIYUE_OUTBOX_LAG_SECONDS", None) or default))
+    value = getattr(settings, "JIYUE_OUTBOX_LAG_SECONDS", None)
+    if value is None:
+        value = 0 if connection.vendor == "sqlite" else 5
+    return timedelta(seconds=float(value))
 
 
 def dispatch(name: str | None = None, batch: int = 500) -> int:
