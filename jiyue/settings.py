@@ -141,12 +141,13 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL + a busy timeout let the in-process worker and the web server share the file;
-    # IMMEDIATE transactions avoid the "database is locked" upgrade deadlock.
+    # A busy timeout lets the job worker and the web server share the file; IMMEDIATE
+    # transactions avoid the "database is locked" upgrade deadlock. WAL mode is persistent in
+    # the file and is switched on once after migrate (core.apps), not on every connection.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "init_command": "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -7,4 +7,18 @@ class CoreConfig(AppConfig):
     verbose_name = "平台核心"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from . import tasks  # noqa: F401  (registers periodic jobs)
+
+        post_migrate.connect(use_wal, sender=self)
+
+
+def use_wal(using="default", **kwargs):
+    """SQLite: write-ahead logging, so readers never wait for the job worker's writes."""
+    from django.db import connections
+
+    conn = connections[using]
+    if conn.vendor == "sqlite" and not conn.is_in_memory_db():
+        with conn.cursor() as c:
+            c.execute("PRAGMA journal_mode=WAL")

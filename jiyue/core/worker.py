@@ -1,8 +1,8 @@
 """Running background jobs: in-process (embedded default) or as worker processes.
 
 Embedded (`JIYUE_TASKS=db`, the default): jobs are rows in the database (django-tasks-db), so
-they survive a restart; `jiyue serve` runs a worker thread and the periodic scheduler inside
-the server process. `jiyue worker` runs the same loop as its own process.
+they survive a restart; `jiyue serve` starts `jiyue worker` as a supervised child process
+(no extra service to install), and `jiyue worker` can also run on its own.
 
 Redis (`REDIS_URL` set): jobs go to RQ queues; `jiyue worker` on any number of machines runs
 an RQ worker with django-tasks-rq's job class, plus the periodic scheduler (slots in the
@@ -12,8 +12,6 @@ database keep each periodic run unique).
 from __future__ import annotations
 
 import logging
-import threading
-
 from django.conf import settings
 
 from .periodic import SchedulerThread
@@ -46,31 +44,6 @@ def run_pending(max_tasks: int | None = None) -> None:
         get_worker(*QUEUES, job_class=Job).work(burst=True)
 
 
-class InProcessWorker(threading.Thread):
-    """The embedded worker: a thread in the server process that polls the job table."""
-
-    def __init__(self):
-        super().__init__(name="jiyue-worker", daemon=True)
-        self.worker = None
-
-    def run(self):
-        self.worker = _db_worker()
-        self.worker.run()
-
-    def stop(self):
-        if self.worker:
-            self.worker.running = False
-
-
-def start_in_process() -> list[threading.Thread]:
-    threads: list[threading.Thread] = [SchedulerThread()]
-    if settings.JIYUE_TASKS == "db":
-        threads.append(InProcessWorker())
-    for t in threads:
-        t.start()
-    return threads
-
-
 def run_forever(scheduler: bool = True) -> None:
     """`jiyue worker`: a worker process for the configured backend."""
     sched = SchedulerThread() if scheduler else None
@@ -78,7 +51,9 @@ def run_forever(scheduler: bool = True) -> None:
         sched.start()
     try:
         if settings.JIYUE_TASKS == "db":
-            _db_worker().run()
+            w = _db_worker()
+            w.configure_signals()  # SIGTERM: finish the running job, then stop
+            w.run()
         elif settings.JIYUE_TASKS == "rq":
             from django_rq import get_worker
             from django_tasks_rq.backend import Job

@@ -1,11 +1,14 @@
 """`jiyue serve`: the admin (/admin/) and API (/api/v1/) on IPv4 and IPv6, with the embedded
-background worker and periodic scheduler running in the same process."""
+background worker and periodic scheduler started alongside as a supervised child process."""
 
 import socket
+import subprocess
+import sys
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import connections
 
 
 def dual_stack_available() -> bool:
@@ -28,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=1, help="HTTP 工作进程数")
         parser.add_argument("--no-jobs", action="store_true",
-                            help="不在本进程内运行后台任务（另行运行 jiyue worker 时使用）")
+                            help="不随服务启动后台任务进程（另行运行 jiyue worker 时使用）")
 
     def handle(self, *args, host=None, port=8000, workers=1, no_jobs=False, **options):
         from granian.constants import Interfaces
@@ -36,17 +39,24 @@ class Command(BaseCommand):
 
         host = host or ("::" if dual_stack_available() else "0.0.0.0")
         call_command("collectstatic", interactive=False, verbosity=0)
-        if not no_jobs:
-            from jiyue.core.worker import start_in_process
-
-            start_in_process()
+        # The HTTP workers are forked: no database connection or thread may be open in this
+        # process when they are (SQLite state does not survive a fork). The embedded job
+        # worker therefore runs as a supervised child process of its own.
+        connections.close_all()
+        jobs = None if no_jobs or settings.JIYUE_TASKS == "immediate" else subprocess.Popen(
+            [sys.executable, "-m", "jiyue.cli", "worker"])
         shown = f"[{host}]" if ":" in host else host
         self.stdout.write(f"jiyue 已启动：http://{shown}:{port}/admin/  接口：/api/v1/  "
                           f"（后台任务：{settings.JIYUE_TASKS}）")
-        Server(
-            "jiyue.wsgi:application", address=host, port=port, interface=Interfaces.WSGI,
-            workers=workers, blocking_threads=8,
-            static_path_route=[settings.STATIC_URL.rstrip("/"), settings.MEDIA_URL.rstrip("/")],
-            static_path_mount=[settings.STATIC_ROOT, settings.MEDIA_ROOT],
-            log_access=False,
-        ).serve()
+        try:
+            Server(
+                "jiyue.wsgi:application", address=host, port=port, interface=Interfaces.WSGI,
+                workers=workers, blocking_threads=4,
+                static_path_route=[settings.STATIC_URL.rstrip("/"), settings.MEDIA_URL.rstrip("/")],
+                static_path_mount=[settings.STATIC_ROOT, settings.MEDIA_ROOT],
+                log_access=False,
+            ).serve()
+        finally:
+            if jobs is not None:
+                jobs.terminate()
+                jobs.wait(timeout=30)
