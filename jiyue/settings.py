@@ -229,7 +229,11 @@ WAGTAIL_USER_CREATION_FORM = "jiyue.accounts.forms.StaffUserCreationForm"
 WAGTAIL_USER_CUSTOM_FIELDS = ["organisation", "real_name"]
 WAGTAIL_PASSWORD_RESET_ENABLED = False
 WAGTAILADMIN_COMMENTS_ENABLED = True
-WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
+# Off: approving from the edit form saves a revision, which would void earlier levels'
+# approvals. Content cannot change unseen during review anyway: ReviewTask locks the item for
+# everyone but the reviewers of the current level.
+WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = False
+WAGTAIL_FINISH_WORKFLOW_ACTION = "jiyue.review.finish.publish_on_approval"
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 

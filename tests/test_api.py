@@ -62,11 +62,20 @@ def test_create_submit_review_via_api(client, province):
     assert rid.startswith("ah:") and r.json()["fields"]["doc_number"] == "皖财〔2026〕8号"
     assert "script" not in r.json()["fields"]["body"]
     assert client.post(f"/api/v1/resources/{rid}/submit", **editor).status_code == 200
-    doc = Resource.objects.get(global_id=rid).specific
-    for reviewer in ("czt_reviewer1", "czt_reviewer2"):
-        ts = doc.current_workflow_state.current_task_state
-        ts.task.specific.on_action(ts, province.users[reviewer], "approve")
-        doc.refresh_from_db()
+    review = f"/api/v1/resources/{rid}/review"
+    approve = json.dumps({"action": "approve"})
+    r = client.post(review, data=approve, content_type="application/json",
+                    **_bearer(province.users["czt_reviewer2"]))
+    assert r.status_code == 403  # not the current level
+    r = client.post(review, data=approve, content_type="application/json",
+                    **_bearer(province.users["czt_reviewer1"]))
+    assert r.status_code == 200 and not r.json()["live"]
+    r = client.post(review, data=approve, content_type="application/json",
+                    **_bearer(province.users["czt_reviewer2"]))
+    assert r.status_code == 400 and "保密审查" in r.json()["detail"]
+    r = client.post(review, data=json.dumps({"action": "approve", "secrecy_confirmed": True}),
+                    content_type="application/json", **_bearer(province.users["czt_reviewer2"]))
+    assert r.status_code == 200 and r.json()["live"]
     published = client.get(f"/api/v1/resources/{rid}").json()
     assert published["live"] and published["index_number"]
     assert [p["site"] for p in published["placements"]] == ["3400000002"]

@@ -1,5 +1,5 @@
 """In a real browser (Debian's Chromium, driven by Playwright): an editor writes a policy
-document in the admin and saves it; two reviewers approve it; it is published on the
+document in the admin and submits it, two reviewers approve it, and it is published on the
 department site and the portal through the API."""
 
 import os
@@ -34,7 +34,7 @@ def login(page, base, username):
     page.wait_for_url(f"{base}/admin/")
 
 
-def test_editor_writes_in_admin_then_reviewed_and_published_everywhere(browser, live_server, province, client):
+def test_editor_writes_reviewers_approve_published_everywhere(browser, live_server, province, client):
     from jiyue.library import services
     from jiyue.library.models import Placement, PolicyDocument
 
@@ -47,26 +47,55 @@ def test_editor_writes_in_admin_then_reviewed_and_published_everywhere(browser, 
     page.fill("input[name=title]", "安徽省财政厅关于加强预算绩效管理的通知")
     page.fill("input[name=doc_number]", "皖财[2026]21号")
     page.fill("input[name=issuing_body]", "安徽省财政厅")
-    page.select_option("select[name=organisation]", str(province.orgs["czt"].pk))
+    # an editor of one department has it preselected as the owner
+    assert page.locator("select[name=organisation]").input_value() == str(province.orgs["czt"].pk)
     page.fill("input[name=written_on]", "2026-01-12")
-    page.click(".Draftail-Editor .public-DraftEditor-content")
-    page.keyboard.type("各市财政局：为加强预算绩效管理，现将有关事项通知如下。")
+    editor = page.locator("[data-field-wrapper] .Draftail-Editor .public-DraftEditor-content").last
+    editor.click()
+    page.keyboard.insert_text("各市财政局：为加强预算绩效管理，现将有关事项通知如下。")
+    # Draftail writes its content to the hidden input a moment later
+    page.wait_for_function("document.querySelector('input[name=body]').value.includes('预算绩效')")
+    zcwj = province.column("czt", "zcwj")
+    page.select_option("select[name=place_in]", [str(zcwj.pk)])
     page.locator("footer button[type=submit]").first.click()  # 保存草稿
     page.wait_for_load_state("networkidle")
     if "/edit/" not in page.url:
         errors = page.locator(".w-field--error").all_inner_texts()
         raise AssertionError(f"the draft was not saved: {errors}")
     doc = PolicyDocument.objects.get(title="安徽省财政厅关于加强预算绩效管理的通知")
-    assert not doc.live
+    assert doc.doc_number == "皖财〔2026〕21号" and not doc.live
+    assert [p.column_id for p in doc.placements.all()] == [zcwj.pk]
+    # "提交审核" sits in the save button's dropdown
+    page.locator("footer [data-w-dropdown-target=toggle]").first.click()
+    with page.expect_navigation():
+        page.locator("button[name=action-submit]").first.click()
+    doc.refresh_from_db()
+    msgs = page.locator(".messages").all_inner_texts()
+    assert doc.workflow_in_progress, f"not submitted: {page.url} {msgs}"
     ctx.close()
-    # Review: submission and the two approvals go through Wagtail's workflow actions (the same
-    # calls the admin buttons make). Driving those buttons in the browser is the next step.
-    services.place(province.users["czt_editor"], doc, province.column("czt", "zcwj"))
-    doc.get_workflow().start(doc, province.users["czt_editor"])
-    for reviewer in ("czt_reviewer1", "czt_reviewer2"):
-        ts = doc.current_workflow_state.current_task_state
-        ts.task.specific.on_action(ts, province.users[reviewer], "approve")
+
+    for reviewer, secrecy in (("czt_reviewer1", False), ("czt_reviewer2", True)):
+        ctx = browser.new_context(locale="zh-CN")
+        page = ctx.new_page()
+        login(page, base, reviewer)
+        page.goto(f"{base}/admin/snippets/library/policydocument/edit/{doc.pk}/")
+        # a reviewer cannot publish past the review
+        assert page.locator("button[name=action-publish]").count() == 0
+        page.locator("footer [data-w-dropdown-target=toggle]").first.click()
+        if secrecy:  # the final level asks for the 保密审查 confirmation in a dialog
+            page.locator("button[data-workflow-action-name=approve]").first.click()
+            page.wait_for_selector("input[name=secrecy_confirmed]")
+            page.check("input[name=secrecy_confirmed]")
+            with page.expect_navigation():
+                page.locator("input[name=secrecy_confirmed]").locator(
+                    "xpath=ancestor::form").locator("[type=submit]").last.click()
+        else:
+            with page.expect_navigation():
+                page.locator("button[data-workflow-action-name=approve]"
+                             ":not([data-workflow-action-modal-url])").click()
+        ctx.close()
         doc.refresh_from_db()
+
     assert doc.live and doc.index_number, "approved at two levels, the document is published"
     # the portal takes it into its 政策文件 column (shared to all)
     services.place(province.users["portal_editor"], doc, province.column("portal", "zcwj"))

@@ -28,9 +28,18 @@ def test_two_level_review_publishes_with_index_number(province, make_policy):
     assert task1.get_actions(doc, province.users["jyt_reviewer1"]) == []
     with pytest.raises(PermissionDenied):
         task1.on_action(doc.current_workflow_state.current_task_state, province.users["jyt_reviewer1"], "approve")
+    # while in review the editor cannot change it; the reviewer of the current level can
+    assert task1.locked_for_user(doc, province.users["czt_editor"])
+    assert not task1.locked_for_user(doc, province.users["czt_reviewer1"])
     _act(doc, province.users["czt_reviewer1"], "approve")
     assert not doc.live
-    _act(doc, province.users["czt_reviewer2"], "approve")
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="保密审查"):
+        _act(doc, province.users["czt_reviewer2"], "approve")
+    doc.refresh_from_db()
+    assert not doc.live
+    _act(doc, province.users["czt_reviewer2"], "approve", secrecy_confirmed=True)
     assert doc.live and doc.index_number and doc.published_at
     from jiyue.audit.models import AuditEntry
 

@@ -25,7 +25,7 @@ RESOURCE_PERMS = {
     Role.SITE_ADMIN: ["add", "change", "delete", "publish", "lock", "unlock", "view"],
     Role.EDITOR: ["add", "change", "delete", "lock", "view"],
     Role.PUBLISHER: ["publish", "view", "unlock"],
-    Role.REVIEWER: ["view", "publish"],  # narrowed by policy.can_publish_resource
+    Role.REVIEWER: ["view"],
 }
 COLLECTION_PERMS = {
     Role.SITE_ADMIN: ["add", "change", "delete", "choose"],

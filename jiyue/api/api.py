@@ -454,6 +454,32 @@ def submit_resource(request, rid: str):
     return {"id": obj.global_id, "workflow": workflow.name, "status": "in_progress"}
 
 
+class ReviewIn(Schema):
+    action: str
+    comment: str = ""
+    secrecy_confirmed: bool = False
+
+
+@api.post("/resources/{rid}/review", tags=["信息资源"],
+          summary="审核：approve（通过）或 reject（退回修改），末级通过须确认保密审查")
+def review_resource(request, rid: str, payload: ReviewIn):
+    user = caller(request, write=True)
+    obj = _resource(user, rid)
+    state = obj.current_workflow_state
+    if state is None or state.current_task_state is None:
+        raise HttpError(409, "该信息资源不在审核中。")
+    task_state = state.current_task_state
+    task = task_state.task.specific
+    if payload.action not in {name for name, _, _ in task.get_actions(obj, user)}:
+        audit.record(user, None, None, f"review.{payload.action}", obj, outcome="denied")
+        raise PermissionDenied("您不是当前审核环节的审核员，或该操作不可用。")
+    extra = {"comment": payload.comment}
+    if payload.action == "approve":
+        extra["secrecy_confirmed"] = payload.secrecy_confirmed
+    task.on_action(task_state, user, payload.action, **extra)
+    return resource_out(_specific(Resource.objects.get(pk=obj.pk)))
+
+
 @api.post("/resources/{rid}/publish", tags=["信息资源"], summary="直接发布（发布员，未配置审核流程时）")
 def publish_resource(request, rid: str):
     user = caller(request, write=True)

@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalManyToManyField
 from modelcluster.models import ClusterableModel
+from wagtail.admin.panels import (FieldPanel, MultiFieldPanel, ObjectList, PublishingPanel,
+                                  TabbedInterface)
 from wagtail.fields import RichTextField
 from wagtail.models import (DraftStateMixin, LockableMixin, PreviewableMixin, RevisionMixin,
                             WorkflowMixin)
@@ -62,6 +64,26 @@ class IndexNumberSequence(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["org_code", "period"],
                                                name="indexno_seq_unique")]
+
+
+def resource_panels(kind_panels: list, *, directory: bool = True) -> TabbedInterface:
+    """The editing form of a resource kind: its own fields between the common ones. The
+    publish time is never an editable field (a faked date fails the national inspection);
+    scheduling lives in Wagtail's publishing panel."""
+    from django import forms
+
+    classification = [FieldPanel("topic"), FieldPanel("audience", widget=forms.CheckboxSelectMultiple),
+                      FieldPanel("sharing"), FieldPanel("disclosure")]
+    if directory:
+        classification.append(FieldPanel("in_directory"))
+    return TabbedInterface([
+        ObjectList([FieldPanel("organisation"), FieldPanel("title"), FieldPanel("summary"),
+                    FieldPanel("keywords"),
+                    MultiFieldPanel([FieldPanel("source"), FieldPanel("author")], heading="来源"),
+                    *kind_panels, FieldPanel("place_in")], heading="内容"),
+        ObjectList(classification, heading="分类与公开"),
+        ObjectList([PublishingPanel()], heading="定时发布"),
+    ])
 
 
 class Resource(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, PreviewableMixin,
@@ -175,6 +197,7 @@ class Article(Resource):
     TYPES = [("news", _("新闻动态")), ("notice", _("通知公告"))]
     article_type = models.CharField(_("文章类型"), max_length=10, choices=TYPES, default="news")
     body = RichTextField(_("正文"))
+    edit_handler = resource_panels([FieldPanel("article_type"), FieldPanel("body")])
     kind_code = "article"
     rich_text_fields = ("body",)
 
@@ -197,6 +220,12 @@ class PolicyDocument(Resource):
     expired_on = models.DateField(_("失效/废止日期"), null=True, blank=True)
     body = RichTextField(_("正文"))
 
+    edit_handler = resource_panels([
+        MultiFieldPanel([FieldPanel("doc_number"), FieldPanel("issuing_body"),
+                         FieldPanel("written_on"), FieldPanel("genre")], heading="公文信息"),
+        MultiFieldPanel([FieldPanel("validity"), FieldPanel("effective_on"),
+                         FieldPanel("expired_on")], heading="有效性"),
+        FieldPanel("body")], directory=False)
     kind_code = "policy"
     rich_text_fields = ("body",)
     always_in_directory = True
@@ -237,6 +266,7 @@ class Interpretation(Resource):
                                    on_delete=models.PROTECT, related_name="interpretations")
     form = models.CharField(_("解读形式"), max_length=10, choices=FORMS, default="text")
     body = RichTextField(_("正文"))
+    edit_handler = resource_panels([FieldPanel("interprets"), FieldPanel("form"), FieldPanel("body")])
     kind_code = "interpretation"
     rich_text_fields = ("body",)
 
@@ -264,6 +294,14 @@ class ServiceGuide(Resource):
     online_url = models.URLField(_("网上办理入口"), blank=True)
     forms = models.TextField(_("表格下载"), blank=True, help_text=_("每行一个表格名称。"))
 
+    edit_handler = resource_panels([
+        MultiFieldPanel([FieldPanel("legal_basis"), FieldPanel("agency"), FieldPanel("applicants"),
+                         FieldPanel("conditions"), FieldPanel("materials"), FieldPanel("process")],
+                        heading="事项要素"),
+        MultiFieldPanel([FieldPanel("location"), FieldPanel("hours"), FieldPanel("promised_limit"),
+                         FieldPanel("statutory_limit"), FieldPanel("fees")], heading="办理安排"),
+        MultiFieldPanel([FieldPanel("consult_phone"), FieldPanel("complaint_phone"),
+                         FieldPanel("online_url"), FieldPanel("forms")], heading="咨询与入口")])
     kind_code = "guide"
     rich_text_fields = ("conditions", "materials", "process")
     KEY_ELEMENTS = ["legal_basis", "agency", "applicants", "conditions", "materials", "process",
@@ -282,6 +320,7 @@ class ServiceGuide(Resource):
 class FileResource(Resource):
     document = models.ForeignKey("wagtaildocs.Document", verbose_name=_("文件"),
                                  on_delete=models.PROTECT, related_name="+")
+    edit_handler = resource_panels([FieldPanel("document")])
     kind_code = "file"
 
     class Meta:
@@ -295,6 +334,7 @@ class ImageResource(Resource):
     alt = models.CharField(_("替代文字"), max_length=200,
                            help_text=_("为视障用户描述图片内容（无障碍要求）。"))
     caption = models.CharField(_("图片说明"), max_length=255, blank=True)
+    edit_handler = resource_panels([FieldPanel("image"), FieldPanel("alt"), FieldPanel("caption")])
     kind_code = "image"
 
     class Meta:
@@ -305,6 +345,7 @@ class ImageResource(Resource):
 class LinkResource(Resource):
     url = models.URLField(_("链接地址"))
     open_in_new_window = models.BooleanField(_("新窗口打开"), default=True)
+    edit_handler = resource_panels([FieldPanel("url"), FieldPanel("open_in_new_window")])
     kind_code = "link"
 
     class Meta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from wagtail import hooks
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column as TableColumn, UpdatedAtColumn
 from wagtail.permission_policies import ModelPermissionPolicy
@@ -25,12 +26,14 @@ class ResourcePermissionPolicy(ModelPermissionPolicy):
     """Model permissions (from role grants) narrowed to the user's organisations."""
 
     def user_has_permission_for_instance(self, user, action, instance):
+        if action == "publish":
+            # publishers and site admins hold the model permission; the final-level reviewer
+            # does not (no 发布 button), yet their approval publishes through the workflow
+            return policy.can_publish_resource(user, instance)
         if not self.user_has_permission(user, action):
             return False
         if action == "view":
             return policy.can_view_resource(user, instance)
-        if action == "publish":
-            return policy.can_publish_resource(user, instance)
         return policy.can_edit_resource(user, instance)
 
     def instances_user_has_any_permission_for(self, user, actions):
@@ -43,42 +46,57 @@ class ResourcePermissionPolicy(ModelPermissionPolicy):
 
 
 class ResourceForm(WagtailAdminModelForm):
-    """Offers only the organisations the user edits for; on creation, places the resource into
-    the chosen columns of the user's own sites."""
+    """Offers only the organisations the user edits for, preselected when there is one, and a
+    list of the columns the user may fill; the chosen columns are placed after saving
+    (`after_create_snippet` / `after_edit_snippet` below)."""
 
     place_in = forms.ModelMultipleChoiceField(
         label="放置到栏目", required=False, queryset=None,
-        help_text="信息资源保存后即放入所选栏目；发布后在这些栏目中显示。")
+        help_text="保存后放入所选栏目（可多选）；信息资源发布后即在这些栏目中显示。"
+                  "其他单位站点的栏目将作为推送，由对方编辑接收。")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         from jiyue.platform.models import Column
 
         user = self.for_user
-        if "organisation" in self.fields and user is not None:
-            orgs = policy.editor_organisation_ids(user)
-            self.fields["organisation"].queryset = self.fields["organisation"].queryset.filter(pk__in=orgs)
-            if len(orgs) == 1 and not self.instance.pk:
-                self.fields["organisation"].initial = next(iter(orgs))
-        if user is not None and not self.instance.pk:
-            cols = policy.placeable_columns(user).exclude(column_type="外链").order_by("path")
-            self.fields["place_in"].queryset = Column.objects.filter(pk__in=cols.values("pk")).order_by("path")
-            self.fields["place_in"].label_from_instance = _column_label
-        else:
-            del self.fields["place_in"]
-        for name in ("interprets",):
-            if name in self.fields and user is not None:
-                self.fields[name].queryset = policy.resources_visible(user, self.fields[name].queryset)
+        if user is None:
+            self.fields["place_in"].queryset = Column.objects.none()
+            return
+        if "organisation" in self.fields:
+            if self.instance.pk:
+                # the owner of an existing resource does not change here (索引号 and review
+                # follow it); reviewers submit this form too and edit for no organisation
+                self.fields["organisation"].disabled = True
+            else:
+                orgs = policy.editor_organisation_ids(user)
+                field = self.fields["organisation"]
+                field.queryset = field.queryset.filter(pk__in=orgs)
+                if len(orgs) == 1:
+                    self.initial["organisation"] = next(iter(orgs))
+        taken = set(self.instance.placements.values_list("column_id", flat=True)) if self.instance.pk else set()
+        cols = policy.placeable_columns(user).exclude(column_type="外链").exclude(pk__in=taken)
+        self.fields["place_in"].queryset = Column.objects.filter(pk__in=cols.values("pk")).order_by("path")
+        self.fields["place_in"].label_from_instance = _column_label
+        if "interprets" in self.fields:
+            self.fields["interprets"].queryset = policy.resources_visible(
+                user, self.fields["interprets"].queryset)
 
     def save(self, commit=True):
         obj = super().save(commit=commit)
-        if commit and self.for_user is not None and obj.created_by_id is None:
-            type(obj).objects.filter(pk=obj.pk).update(created_by=self.for_user)
-        cols = self.cleaned_data.get("place_in") if "place_in" in self.fields else None
-        if commit and cols:
-            for col in cols:
-                services.place(self.for_user, obj, col)
+        obj._place_in = list(self.cleaned_data.get("place_in") or [])
         return obj
+
+
+@hooks.register("after_create_snippet")
+@hooks.register("after_edit_snippet")
+def place_chosen_columns(request, instance):
+    if not isinstance(instance, Resource):
+        return
+    if instance.created_by_id is None:
+        Resource.objects.filter(pk=instance.pk, created_by=None).update(created_by=request.user)
+    for col in getattr(instance, "_place_in", []):
+        services.place(request.user, instance, col)
 
 
 def _column_label(col):
@@ -97,7 +115,6 @@ def _can_write(user, obj, view_name) -> bool:
 
 
 class ResourceViewSet(SnippetViewSet):
-    base_form_class = ResourceForm
     list_display = ["title", TableColumn("organisation", label="所属机构"),
                     TableColumn("index_number", label="索引号"), UpdatedAtColumn()]
     list_filter = ["live"]
@@ -130,6 +147,9 @@ class LibraryGroup(SnippetViewSetGroup):
     menu_order = 150
     items = tuple(_viewset_for(m) for m in resource_models())
 
+
+# Every kind's panels build their form on this base (Wagtail reads the model attribute).
+Resource.base_form_class = ResourceForm
 
 for _m in [Resource, *resource_models()]:
     register_permission_policy(_m, ResourcePermissionPolicy(_m), exact_class=True)

@@ -108,9 +108,17 @@ class ReviewTask(Task):
             from django.core.exceptions import PermissionDenied
 
             raise PermissionDenied("您不是该级审核员。")
+        secrecy = bool(kwargs.pop("secrecy_confirmed", False))
+        if action_name == "approve" and self.secrecy_check and not secrecy:
+            audit.record(user, obj.organisation, None, "review.approve", obj, outcome="failure",
+                         level=self.level, reason="secrecy check not confirmed")
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError("发布前须确认已完成保密审查。")
         super().on_action(task_state, user, action_name, **kwargs)
         audit.record(user, obj.organisation, None, f"review.{action_name}", obj,
-                     level=self.level, comment=kwargs.get("comment") or "")
+                     level=self.level, comment=kwargs.get("comment") or "",
+                     secrecy_confirmed=secrecy if self.secrecy_check else None)
 
     def get_task_states_user_can_moderate(self, user, **kwargs):
         from jiyue.accounts import policy

@@ -78,3 +78,4 @@ def workflow_for(resource):
     if pol and pol.workflow and pol.workflow.active:
         return pol.workflow
     return None
+
