@@ -216,7 +216,7 @@ X_FRAME_OPTIONS = "SAMEORIGIN"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
-WAGTAIL_SITE_NAME = env("JIYUE_SITE_NAME", "集约化平台")
+WAGTAIL_SITE_NAME = env("JIYUE_SITE_NAME", "政府网站集约化平台")
 WAGTAILADMIN_BASE_URL = env("JIYUE_BASE_URL", "http://localhost:8000")
 WAGTAIL_I18N_ENABLED = False
 WAGTAILDOCS_EXTENSIONS = ["pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "wps", "ofd",

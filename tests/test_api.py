@@ -25,6 +25,7 @@ def test_sites_list_uses_envelope(client, province):
     s = client.get("/api/v1/sites/3400000002").json()
     assert s["code"] == "3400000002" and s["domains"] == ["czt.ah.gov.cn"]
     assert s["local_hostname"] == "3400000002.localhost" and s["organisation"]["name"] == "安徽省财政厅"
+    assert "安徽省财政厅".encode() in client.get("/api/v1/sites/3400000002").content  # not \u escaped
 
 
 def test_errors_are_problem_json_in_chinese(client, province):

@@ -61,3 +61,14 @@ def test_department_editor_sees_nothing_of_another_department(client, province, 
     site = province.sites["czt"]
     assert client.get(f"/admin/pages/{site.home.pk}/").status_code in (302, 403, 404)
     assert client.get(reverse("wagtailadmin_explore", args=[site.home.pk])).status_code in (302, 403, 404)
+
+
+def test_library_lists_own_resources_first_and_the_shared_catalogue_on_request(client, province, make_policy):
+    make_policy(title="财政厅公开共享文件", publish=True)
+    make_policy(org="jyt", title="教育厅自己的草稿", doc_number="皖教〔2026〕5号")
+    client.force_login(province.users["jyt_editor"])
+    url = "/admin/snippets/library/policydocument/"
+    own = client.get(url).content.decode()
+    assert "教育厅自己的草稿" in own and "财政厅公开共享文件" not in own
+    shared = client.get(url, {"scope": "shared"}).content.decode()
+    assert "财政厅公开共享文件" in shared and "教育厅自己的草稿" not in shared

@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
+from ninja.renderers import JSONRenderer
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.utils import check_csrf
 
@@ -32,7 +33,14 @@ from jiyue.platform.services import site_of_page
 
 from .models import authenticate_token
 
+class ChineseJSONRenderer(JSONRenderer):
+    """Chinese text as characters, not \\u escapes."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(title="jiyue 开放接口", version="1", urls_namespace="jiyue-api",
+               renderer=ChineseJSONRenderer(),
                description="政府网站集约化平台开放接口：站点、栏目、信息资源与引用。")
 
 MAX_PAGE_SIZE = 100

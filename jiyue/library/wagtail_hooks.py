@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import django_filters
 from django import forms
 from wagtail import hooks
+from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column as TableColumn, UpdatedAtColumn
 from wagtail.permission_policies import ModelPermissionPolicy
@@ -114,10 +116,37 @@ def _can_write(user, obj, view_name) -> bool:
         policy.reviewer_levels(user, obj.organisation_id))
 
 
+class ResourceFilterSet(WagtailFilterSet):
+    """范围: the user's own organisations' resources by default; the shared catalogue (published
+    resources of other organisations offered for reuse) on request."""
+
+    scope = django_filters.ChoiceFilter(
+        label="范围", method="filter_scope", empty_label="全部可见",
+        choices=[("own", "本单位"), ("placed", "本站点引用的"), ("shared", "可引用的共享资源")])
+    live = django_filters.BooleanFilter(label="已发布")
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and "scope" not in data:
+            data = data.copy()
+            data["scope"] = "own"
+        super().__init__(data, *args, **kwargs)
+
+    def filter_scope(self, queryset, name, value):
+        user = self.request.user
+        own = policy.visible_organisation_ids(user)
+        if value == "own":
+            return queryset.filter(organisation_id__in=own)
+        if value == "placed":
+            sites = policy.visible_sites(user)
+            return queryset.filter(placements__site__in=sites).exclude(organisation_id__in=own).distinct()
+        if value == "shared":
+            return queryset.filter(live=True, sharing__in=("all", "request")).exclude(organisation_id__in=own)
+        return queryset
+
+
 class ResourceViewSet(SnippetViewSet):
     list_display = ["title", TableColumn("organisation", label="所属机构"),
                     TableColumn("index_number", label="索引号"), UpdatedAtColumn()]
-    list_filter = ["live"]
     search_fields = ["title"]
     inspect_view_enabled = True
     copy_view_enabled = False
@@ -131,8 +160,10 @@ class ResourceViewSet(SnippetViewSet):
 
 
 def _viewset_for(model):
+    filterset = type(f"{model.__name__}FilterSet", (ResourceFilterSet,),
+                     {"Meta": type("Meta", (), {"model": model, "fields": ["scope", "live"]})})
     return type(f"{model.__name__}ViewSet", (ResourceViewSet,), {
-        "model": model, "icon": ICONS.get(model.kind_code, "doc-full"),
+        "model": model, "filterset_class": filterset, "icon": ICONS.get(model.kind_code, "doc-full"),
         "menu_label": str(model._meta.verbose_name_plural),
     })
 
