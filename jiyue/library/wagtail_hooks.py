@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from django.urls import reverse
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column as TableColumn, UpdatedAtColumn
@@ -185,3 +187,22 @@ Resource.base_form_class = ResourceForm
 for _m in [Resource, *resource_models()]:
     register_permission_policy(_m, ResourcePermissionPolicy(_m), exact_class=True)
 register_snippet(LibraryGroup)
+
+
+@hooks.register("register_admin_urls")
+def placement_urls():
+    from django.urls import path
+
+    from .admin_views import PlacementsView
+
+    return [path("placements/", PlacementsView.as_view(), name="jiyue_placements")]
+
+
+class _GrantedMenuItem(MenuItem):
+    def is_shown(self, request):
+        return bool(policy.grants(request.user)) or request.user.is_superuser
+
+
+@hooks.register("register_admin_menu_item")
+def placement_menu_item():
+    return _GrantedMenuItem("引用管理", reverse("jiyue_placements"), icon_name="link", order=160)

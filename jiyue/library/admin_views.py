@@ -1,0 +1,78 @@
+"""引用管理: placements in the admin — pending offers and requests, and where things are shown."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect
+from django.views.generic import TemplateView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from jiyue.accounts import policy
+
+from . import services
+from .models import Placement
+
+ACTIONS = {"accept": services.accept_offer, "refuse": services.refuse_offer,
+           "approve": services.approve_request, "reject": services.refuse_request,
+           "withdraw": services.withdraw_placement}
+DONE = {"accept": "已接收推送", "refuse": "已拒绝推送", "approve": "已批准引用申请",
+        "reject": "已拒绝引用申请", "withdraw": "已撤下"}
+
+
+def placements_for(user):
+    """Placements on the user's sites and placements of the resources the user edits."""
+    from django.db.models import Q
+
+    qs = Placement.objects.select_related("resource", "site", "column", "requested_by")
+    if policy.sees_all_content(user):
+        return qs
+    return qs.filter(Q(site__in=policy.visible_sites(user))
+                     | Q(resource__organisation_id__in=policy.editor_organisation_ids(user)))
+
+
+class PlacementsView(WagtailAdminTemplateMixin, TemplateView):
+    template_name = "library/admin/placements.html"
+    page_title = "引用管理"
+    header_icon = "link"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not policy.grants(request.user) and not request.user.is_superuser:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        mine = placements_for(user)
+        offers = [p for p in mine.filter(state=Placement.OFFERED)
+                  if policy.can_place_into(user, p.column)]
+        requests = mine.filter(state=Placement.REQUESTED,
+                               resource__organisation_id__in=policy.editor_organisation_ids(user))
+        listing = mine.exclude(state__in=[Placement.OFFERED, Placement.REQUESTED])
+        if self.request.GET.get("resource"):
+            listing = listing.filter(resource__global_id=self.request.GET["resource"])
+        if self.request.GET.get("state"):
+            listing = listing.filter(state=self.request.GET["state"])
+        page = Paginator(listing.order_by("site__code", "column__path", "-pinned", "sort_order"),
+                         50).get_page(self.request.GET.get("p"))
+        return {**super().get_context_data(**kwargs), "offers": offers, "requests": requests,
+                "page": page, "states": Placement.STATES,
+                "filter_resource": self.request.GET.get("resource", ""),
+                "filter_state": self.request.GET.get("state", "")}
+
+    def post(self, request, *args, **kwargs):
+        action = request.POST.get("action")
+        if action not in ACTIONS:
+            messages.error(request, "未知操作。")
+            return redirect("jiyue_placements")
+        p = get_object_or_404(placements_for(request.user), pk=request.POST.get("placement"))
+        try:
+            ACTIONS[action](request.user, p)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc) or "您无权执行该操作。")
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+        else:
+            messages.success(request, f"{DONE[action]}：{p.resource.title}（{p.site.name} / {p.column.title}）")
+        return redirect(request.get_full_path())

@@ -1,0 +1,38 @@
+from jiyue.library import services
+from jiyue.library.models import Placement
+
+
+def test_offer_accepted_in_the_admin(client, province, make_policy):
+    doc = make_policy(publish=True)
+    offer = services.place(province.users["czt_editor"], doc, province.column("portal", "zcwj"))
+    client.force_login(province.users["portal_editor"])
+    page = client.get("/admin/placements/").content.decode()
+    assert "待接收的推送（1）" in page and doc.title in page
+    r = client.post("/admin/placements/", {"placement": offer.pk, "action": "accept"})
+    assert r.status_code == 302
+    offer.refresh_from_db()
+    assert offer.state == Placement.LIVE
+
+
+def test_request_approved_only_by_the_owner(client, province, make_policy):
+    doc = make_policy(publish=True, sharing="request")
+    req = services.place(province.users["portal_editor"], doc, province.column("portal", "zcwj"))
+    client.force_login(province.users["portal_editor"])
+    client.post("/admin/placements/", {"placement": req.pk, "action": "approve"})
+    req.refresh_from_db()
+    assert req.state == Placement.REQUESTED  # the requester cannot approve their own request
+    client.force_login(province.users["czt_editor"])
+    assert "待批准的引用申请（1）" in client.get("/admin/placements/").content.decode()
+    client.post("/admin/placements/", {"placement": req.pk, "action": "approve"})
+    req.refresh_from_db()
+    assert req.state == Placement.LIVE
+
+
+def test_other_departments_placements_are_not_reachable(client, province, make_policy):
+    doc = make_policy(publish=True)
+    p = doc.placements.get()
+    client.force_login(province.users["jyt_editor"])
+    assert doc.title not in client.get("/admin/placements/").content.decode()
+    assert client.post("/admin/placements/", {"placement": p.pk, "action": "withdraw"}).status_code == 404
+    p.refresh_from_db()
+    assert p.state == Placement.LIVE
