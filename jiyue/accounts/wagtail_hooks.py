@@ -1,7 +1,9 @@
 """Admin-wide scoping that is not tied to one model."""
 
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 
 from . import policy
 
@@ -27,3 +29,35 @@ class PlatformOnlyMiddleware:
 def hide_platform_menus(request, menu_items):
     if not policy.is_platform_staff(request.user):
         menu_items[:] = [i for i in menu_items if i.name not in ("reports", "settings")]
+
+
+@hooks.register("register_admin_urls")
+def account_urls():
+    from django.urls import path
+
+    from .admin_views import AuditLogView, GrantsView
+
+    return [path("grants/", GrantsView.as_view(), name="jiyue_grants"),
+            path("audit/", AuditLogView.as_view(), name="jiyue_audit")]
+
+
+class _GrantsMenuItem(MenuItem):
+    def is_shown(self, request):
+        from .admin_views import grantable_roles
+
+        return bool(grantable_roles(request.user))
+
+
+class _AuditMenuItem(MenuItem):
+    def is_shown(self, request):
+        return request.user.is_superuser or policy.has_role(request.user, "audit_admin")
+
+
+@hooks.register("register_admin_menu_item")
+def grants_menu_item():
+    return _GrantsMenuItem("人员授权", reverse("jiyue_grants"), icon_name="key", order=900)
+
+
+@hooks.register("register_admin_menu_item")
+def audit_menu_item():
+    return _AuditMenuItem("审计日志", reverse("jiyue_audit"), icon_name="history", order=910)

@@ -1,0 +1,139 @@
+"""人员授权 (role grants) and 审计日志 (audit log) in the admin."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect
+from django.views.generic import TemplateView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from . import policy, services
+from .models import EDITORIAL_ROLES, Role, RoleGrant, User
+
+
+def grantable_roles(actor) -> list[tuple[str, str]]:
+    return [(r.value, r.label) for r in Role
+            if policy.can_grant(actor, r.value) or (
+                r in EDITORIAL_ROLES and any(g.role == Role.SITE_ADMIN for g in policy.grants(actor)))]
+
+
+def administered_sites(actor):
+    from jiyue.platform.models import Site
+
+    if actor.is_superuser or policy.has_role(actor, Role.SECURITY_ADMIN):
+        return Site.objects.all()
+    return Site.objects.filter(pk__in=[g.site_id for g in policy.grants(actor) if g.role == Role.SITE_ADMIN])
+
+
+def visible_grants(actor):
+    qs = RoleGrant.objects.select_related("user", "site", "column", "granted_by")
+    if actor.is_superuser or policy.has_role(actor, Role.SECURITY_ADMIN):
+        return qs
+    return qs.filter(site__in=administered_sites(actor))
+
+
+class GrantForm(forms.Form):
+    user = forms.ModelChoiceField(label="用户", queryset=User.objects.none())
+    role = forms.ChoiceField(label="角色")
+    site = forms.ModelChoiceField(label="站点", queryset=None, required=False,
+                                  help_text="平台级角色不选站点。")
+    column = forms.ModelChoiceField(label="栏目（含下级，可选）", queryset=None, required=False)
+    level = forms.IntegerField(label="审核级别", min_value=1, max_value=5, required=False,
+                               help_text="仅审核员填写，如 1 为初审。")
+
+    def __init__(self, actor, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from jiyue.platform.models import Column
+
+        sites = administered_sites(actor)
+        self.fields["site"].queryset = sites
+        self.fields["role"].choices = grantable_roles(actor)
+        homes = [s.home.path for s in sites.select_related("home") if s.home]
+        q = Q(pk__in=[])
+        for path in homes:
+            q |= Q(path__startswith=path)
+        self.fields["column"].queryset = Column.objects.filter(q).order_by("path")
+        users = User.objects.filter(is_active=True)
+        if not (actor.is_superuser or policy.has_role(actor, Role.SECURITY_ADMIN)):
+            users = users.filter(organisation_id__in=sites.values("organisation_id"))
+        self.fields["user"].queryset = users.order_by("username")
+
+
+class GrantsView(WagtailAdminTemplateMixin, TemplateView):
+    template_name = "accounts/admin/grants.html"
+    page_title = "人员授权"
+    header_icon = "key"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not grantable_roles(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, form=None, **kwargs):
+        grants = visible_grants(self.request.user).order_by("site__code", "user__username", "role")
+        if self.request.GET.get("q"):
+            q = self.request.GET["q"]
+            grants = grants.filter(Q(user__username__icontains=q) | Q(user__real_name__icontains=q))
+        page = Paginator(grants, 50).get_page(self.request.GET.get("p"))
+        return {**super().get_context_data(**kwargs), "page": page, "q": self.request.GET.get("q", ""),
+                "form": form or GrantForm(self.request.user)}
+
+    def post(self, request, *args, **kwargs):
+        actor = request.user
+        if request.POST.get("revoke"):
+            g = get_object_or_404(visible_grants(actor), pk=request.POST["revoke"])
+            try:
+                services.revoke(actor, g)
+                messages.success(request, f"已撤销授权：{g}")
+            except PermissionDenied as exc:
+                messages.error(request, str(exc))
+            return redirect("jiyue_grants")
+        form = GrantForm(actor, request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                g = services.grant(actor, d["user"], d["role"], site=d["site"], column=d["column"],
+                                   level=d["level"])
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc) or "您无权授予该角色。")
+            except ValidationError as exc:
+                for field, errs in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
+                    form.add_error(None if field in ("__all__", "user") else field, errs)
+            else:
+                messages.success(request, f"已授权：{g}")
+                return redirect("jiyue_grants")
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class AuditLogView(WagtailAdminTemplateMixin, TemplateView):
+    """Read-only: the audit administrator (审计管理员) reviews what everyone did."""
+
+    template_name = "accounts/admin/audit.html"
+    page_title = "审计日志"
+    header_icon = "history"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not (request.user.is_superuser or policy.has_role(request.user, Role.AUDIT_ADMIN)):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        from jiyue.audit.models import AuditEntry
+
+        qs = AuditEntry.objects.select_related("organisation")
+        f = {k: self.request.GET.get(k, "").strip() for k in ("user", "action", "outcome", "date")}
+        if f["user"]:
+            qs = qs.filter(actor_name__icontains=f["user"])
+        if f["action"]:
+            qs = qs.filter(action__startswith=f["action"])
+        if f["outcome"]:
+            qs = qs.filter(outcome=f["outcome"])
+        if f["date"]:
+            qs = qs.filter(at__date=f["date"]) if len(f["date"]) == 10 else qs
+        page = Paginator(qs.order_by("-id"), 100).get_page(self.request.GET.get("p"))
+        return {**super().get_context_data(**kwargs), "page": page, "f": f,
+                "outcomes": AuditEntry.OUTCOMES}

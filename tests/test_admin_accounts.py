@@ -1,0 +1,39 @@
+from jiyue.accounts.models import RoleGrant, User
+
+
+def _new_user(province, name, org="czt"):
+    return User.objects.create_user(username=name, password="Passw0rd!x", organisation=province.orgs[org])
+
+
+def test_site_admin_grants_editorial_roles_in_their_site_only(client, province):
+    u = _new_user(province, "czt_new_editor")
+    client.force_login(province.users["czt_site_admin"])
+    page = client.get("/admin/grants/").content.decode()
+    assert "jyt_editor" not in page  # grants of other sites are not listed
+    r = client.post("/admin/grants/", {"user": u.pk, "role": "editor", "site": province.sites["czt"].pk})
+    assert r.status_code == 302
+    assert RoleGrant.objects.filter(user=u, role="editor", site=province.sites["czt"]).exists()
+    # another site is not offered, and an administrative role is not theirs to grant
+    r = client.post("/admin/grants/", {"user": u.pk, "role": "editor", "site": province.sites["jyt"].pk})
+    assert r.status_code == 200 and not RoleGrant.objects.filter(user=u, site=province.sites["jyt"]).exists()
+    r = client.post("/admin/grants/", {"user": u.pk, "role": "site_admin", "site": province.sites["czt"].pk})
+    assert not RoleGrant.objects.filter(user=u, role="site_admin").exists()
+
+
+def test_three_administrators_stay_separate(client, province):
+    client.force_login(province.users["security_admin"])
+    r = client.post("/admin/grants/", {"user": province.users["audit_admin"].pk, "role": "system_admin"})
+    assert r.status_code == 200 and "三员分立" in r.content.decode()
+    assert not RoleGrant.objects.filter(user=province.users["audit_admin"], role="system_admin").exists()
+
+
+def test_editors_cannot_open_grants_or_audit(client, province):
+    client.force_login(province.users["czt_editor"])
+    assert client.get("/admin/grants/").status_code in (302, 403)
+    assert client.get("/admin/audit/").status_code in (302, 403)
+
+
+def test_audit_admin_reads_the_log(client, province):
+    client.force_login(province.users["audit_admin"])
+    page = client.get("/admin/audit/", {"action": "grant."}).content.decode()
+    assert "grant.create" in page and "czt_editor" in page
