@@ -36,3 +36,16 @@ def test_other_departments_placements_are_not_reachable(client, province, make_p
     assert client.post("/admin/placements/", {"placement": p.pk, "action": "withdraw"}).status_code == 404
     p.refresh_from_db()
     assert p.state == Placement.LIVE
+
+
+def test_empty_columns_are_flagged_in_the_explorer(client, province, make_policy):
+    from jiyue.platform.services import empty_columns
+
+    site = province.sites["czt"]
+    client.force_login(province.users["czt_editor"])
+    page = client.get(f"/admin/pages/{site.home.pk}/").content.decode()
+    assert "政策文件（空栏目）" in page
+    make_policy(publish=True)
+    page = client.get(f"/admin/pages/{site.home.pk}/").content.decode()
+    assert "政策文件（空栏目）" not in page and "通知公告（空栏目）" in page
+    assert "zcwj" not in {c.slug for c in empty_columns(site)}

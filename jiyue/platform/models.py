@@ -181,6 +181,18 @@ class Column(Page):
         verbose_name = _("栏目")
         verbose_name_plural = _("栏目")
 
+    def is_empty(self) -> bool:
+        """A content column with nothing published in it (5 or more fail the inspection)."""
+        if self.column_type == "外链" or self.get_children().exists():
+            return False
+        from jiyue.library.services import live_placement_counts
+
+        return not live_placement_counts([self.pk])
+
+    def get_admin_display_title(self):
+        title = super().get_admin_display_title()
+        return f"{title}（空栏目）" if self.is_empty() else title
+
     @property
     def expected_days(self):
         return self.INTERVAL_DAYS.get(self.update_interval)
