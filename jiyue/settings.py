@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -28,8 +29,6 @@ def env_bool(name: str, default: bool = False) -> bool:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
-
-import sys  # noqa: E402
 
 if "pytest" in sys.modules and not env("JIYUE_HOME"):
     import tempfile

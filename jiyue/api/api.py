@@ -513,16 +513,9 @@ def delete_resource(request, rid: str, confirm: bool = False):
 # --- placements --------------------------------------------------------------------------
 
 def _placements_for(user):
-    qs = Placement.objects.select_related("resource", "site", "column")
     if not user:
-        return qs.filter(state=Placement.LIVE, resource__live=True)
-    if policy.sees_all_content(user):
-        return qs
-    from django.db.models import Q
-
-    site_ids = list(policy.visible_sites(user).values_list("pk", flat=True))
-    return qs.filter(Q(site_id__in=site_ids)
-                     | Q(resource__organisation_id__in=policy.editor_organisation_ids(user)))
+        return library.public_placements().select_related("resource", "site", "column")
+    return library.placements_for(user)
 
 
 @api.get("/placements", tags=["引用"], summary="引用列表")
@@ -568,9 +561,7 @@ def _placement(user, pid: int) -> Placement:
     return p
 
 
-ACTIONS = {"accept": library.accept_offer, "refuse": library.refuse_offer,
-           "approve": library.approve_request, "reject": library.refuse_request,
-           "withdraw": library.withdraw_placement}
+ACTIONS = library.PLACEMENT_ACTIONS
 
 
 @api.post("/placements/{pid}/{action}", tags=["引用"],

@@ -1,7 +1,8 @@
 """The audit log. Public interface: `record()`."""
 
 
-def record(actor, organisation, source_address, action, obj=None, outcome="success", **detail):
+def record(actor, organisation, source_address, action, obj=None, outcome="success", *,
+           object_type: str | None = None, object_id: str | None = None, **detail):
     """Append one entry to the audit log.
 
     actor: a user (or None for the system); organisation: the organisation acted for
@@ -16,14 +17,12 @@ def record(actor, organisation, source_address, action, obj=None, outcome="succe
         source_address = client_address(current_request.get())
     if organisation is None and actor is not None:
         organisation = getattr(actor, "organisation", None)
-    object_type = object_id = object_repr = ""
-    if obj is not None:
-        if hasattr(obj, "_meta"):
-            object_type = obj._meta.label_lower
-            object_id = str(getattr(obj, "global_id", None) or obj.pk or "")
-        else:
-            object_type = type(obj).__name__
-        object_repr = str(obj)[:255]
+    object_repr = str(obj)[:255] if obj is not None else ""
+    if object_type is None:
+        object_type = "" if obj is None else (
+            obj._meta.label_lower if hasattr(obj, "_meta") else type(obj).__name__)
+    if object_id is None:
+        object_id = str(getattr(obj, "global_id", None) or obj.pk or "") if hasattr(obj, "_meta") else ""
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
     return AuditEntry.objects.create(
         actor=actor if is_user else None,

@@ -5,7 +5,6 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from . import record
-from .context import client_address, current_request
 
 
 @receiver(user_logged_in)
@@ -28,23 +27,11 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
 def _on_wagtail_log(sender, instance, created, **kwargs):
     if not created:
         return
-    user = instance.user
-    obj_repr = instance.label or ""
-    from .models import AuditEntry
-
-    request = current_request.get()
-    AuditEntry.objects.create(
-        actor=user,
-        actor_name=user.get_username() if user else "system",
-        organisation=getattr(user, "organisation", None) if user else None,
-        source_address=client_address(request),
-        action=f"wagtail.{instance.action}",
-        object_type=instance.content_type.model_class()._meta.label_lower
-        if instance.content_type_id and instance.content_type.model_class() else "",
-        object_id=str(instance.object_id)[:100],
-        object_repr=obj_repr[:255],
-        detail={"data": instance.data} if instance.data else {},
-    )
+    model = instance.content_type.model_class() if instance.content_type_id else None
+    record(instance.user, None, None, f"wagtail.{instance.action}", instance.label or "",
+           object_type=model._meta.label_lower if model else "",
+           object_id=str(instance.object_id)[:100],
+           **({"data": instance.data} if instance.data else {}))
 
 
 def connect_wagtail_logs():

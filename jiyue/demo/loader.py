@@ -41,6 +41,7 @@ class Loader:
         self.orgs: dict[str, Organisation] = {}
         self.sites: dict[str, Site] = {}
         self.objects: dict[str, object] = {}
+        self._vocab: dict[tuple[str, str], Classification | None] = {}
 
     # -- structure --------------------------------------------------------------------
     @transaction.atomic
@@ -128,6 +129,12 @@ class Loader:
     def _classification(self, scheme: str, path: str | None):
         if not path:
             return None
+        key = (scheme, path)
+        if key not in self._vocab:
+            self._vocab[key] = self._lookup(scheme, path)
+        return self._vocab[key]
+
+    def _lookup(self, scheme: str, path: str):
         parts = path.split("\\")
         parent = None
         for name in parts:

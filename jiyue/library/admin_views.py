@@ -12,24 +12,12 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from jiyue.accounts import policy
 
 from . import services
+from .services import placements_for
 from .models import Placement
 
-ACTIONS = {"accept": services.accept_offer, "refuse": services.refuse_offer,
-           "approve": services.approve_request, "reject": services.refuse_request,
-           "withdraw": services.withdraw_placement}
+ACTIONS = services.PLACEMENT_ACTIONS
 DONE = {"accept": "已接收推送", "refuse": "已拒绝推送", "approve": "已批准引用申请",
         "reject": "已拒绝引用申请", "withdraw": "已撤下"}
-
-
-def placements_for(user):
-    """Placements on the user's sites and placements of the resources the user edits."""
-    from django.db.models import Q
-
-    qs = Placement.objects.select_related("resource", "site", "column", "requested_by")
-    if policy.sees_all_content(user):
-        return qs
-    return qs.filter(Q(site__in=policy.visible_sites(user))
-                     | Q(resource__organisation_id__in=policy.editor_organisation_ids(user)))
 
 
 class PlacementsView(WagtailAdminTemplateMixin, TemplateView):

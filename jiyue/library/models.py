@@ -159,13 +159,6 @@ class Resource(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, Pre
     def get_kind_label(self):
         return self._meta.verbose_name
 
-    def clean(self):
-        super().clean()
-        for name in self.rich_text_fields:
-            setattr(self, name, clean_html(getattr(self, name)))
-        if self.always_in_directory:
-            self.in_directory = True
-
     def save(self, *args, **kwargs):
         self.kind = self.kind_code
         for name in self.rich_text_fields:

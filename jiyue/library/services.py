@@ -250,6 +250,18 @@ def publish_due_placements(now=None) -> int:
 
 # --- queries ------------------------------------------------------------------------------
 
+def placements_for(user):
+    """Placements a staff member may see: those on their sites and those of the resources they
+    edit (all of them for the platform operator)."""
+    from django.db.models import Q
+
+    qs = Placement.objects.select_related("resource", "site", "column", "requested_by")
+    if policy.sees_all_content(user):
+        return qs
+    return qs.filter(Q(site__in=policy.visible_sites(user))
+                     | Q(resource__organisation_id__in=policy.editor_organisation_ids(user)))
+
+
 def public_placements():
     return Placement.objects.filter(state=Placement.LIVE, resource__live=True)
 
@@ -277,3 +289,8 @@ def attach(resource: Resource, column, state: str = Placement.LIVE, pinned: bool
     if created:
         _event(f"placement.{state}", resource, **_placement_payload(p))
     return p
+
+
+# The decisions on a placement, by name (admin buttons and API paths use these names).
+PLACEMENT_ACTIONS = {"accept": accept_offer, "refuse": refuse_offer, "approve": approve_request,
+                     "reject": refuse_request, "withdraw": withdraw_placement}

@@ -181,13 +181,15 @@ class Column(Page):
         verbose_name = _("栏目")
         verbose_name_plural = _("栏目")
 
+    def holds_content(self) -> bool:
+        """A leaf column that should show resources (not an external link, not a section)."""
+        return self.column_type != "外链" and not self.get_children().exists()
+
     def is_empty(self) -> bool:
         """A content column with nothing published in it (5 or more fail the inspection)."""
-        if self.column_type == "外链" or self.get_children().exists():
-            return False
         from jiyue.library.services import live_placement_counts
 
-        return not live_placement_counts([self.pk])
+        return self.holds_content() and not live_placement_counts([self.pk])
 
     def get_admin_display_title(self):
         title = super().get_admin_display_title()

@@ -70,7 +70,6 @@ def empty_columns(site: Site) -> list[Column]:
     """Columns that should carry content but have no live placement."""
     from jiyue.library.services import live_placement_counts
 
-    cols = [c for c in columns_of(site) if c.column_type not in ("外链",)
-            and not c.get_children().exists()]
+    cols = [c for c in columns_of(site) if c.holds_content()]
     counts = live_placement_counts([c.pk for c in cols])
     return [c for c in cols if not counts.get(c.pk)]

@@ -15,23 +15,27 @@ from .models import Organisation, Site
 
 
 class SitePolicy(ModelPermissionPolicy):
+    """系统管理员 creates and removes sites; a site's 站点管理员 (and the 系统管理员) edit it;
+    anyone granted a role on a site, and platform staff, may view it."""
+
+    def _system(self, user) -> bool:
+        return user.is_superuser or policy.has_role(user, "system_admin")
+
     def user_has_permission(self, user, action):
         if action in ("add", "delete"):
-            return user.is_superuser or policy.has_role(user, "system_admin")
-        if action in ("change", "view"):
-            return user.is_superuser or policy.is_platform_staff(user) or any(
-                g.role == "site_admin" for g in policy.grants(user)) or action == "view" and bool(
-                policy.grants(user))
+            return self._system(user)
+        if action == "change":
+            return self._system(user) or any(g.role == "site_admin" for g in policy.grants(user))
+        if action == "view":
+            return policy.is_platform_staff(user) or bool(policy.grants(user))
         return False
 
     def user_has_permission_for_instance(self, user, action, instance):
         if not self.user_has_permission(user, action):
             return False
-        if policy.is_platform_staff(user):
-            return action == "view" or policy.has_role(user, "system_admin") or user.is_superuser
         if action == "view":
             return policy.visible_sites(user).filter(pk=instance.pk).exists()
-        return policy.has_role(user, "site_admin", instance)
+        return self._system(user) or (action == "change" and policy.has_role(user, "site_admin", instance))
 
     def instances_user_has_any_permission_for(self, user, actions):
         return policy.visible_sites(user)

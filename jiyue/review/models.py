@@ -132,9 +132,12 @@ class ReviewTask(Task):
             return TaskState.objects.none()
         from django.contrib.contenttypes.models import ContentType
 
+        from django.db.models import CharField
+        from django.db.models.functions import Cast
+
         base_ct = ContentType.objects.get_for_model(Resource)
-        ids = [str(pk) for pk in Resource.objects.filter(organisation_id__in=org_ids)
-               .values_list("pk", flat=True)]
+        ids = Resource.objects.filter(organisation_id__in=org_ids) \
+            .annotate(pk_text=Cast("pk", CharField())).values("pk_text")
         return self.task_states.filter(status=TaskState.STATUS_IN_PROGRESS,
                                        workflow_state__base_content_type=base_ct,
                                        workflow_state__object_id__in=ids)
