@@ -37,3 +37,15 @@ def test_audit_admin_reads_the_log(client, province):
     client.force_login(province.users["audit_admin"])
     page = client.get("/admin/audit/", {"action": "grant."}).content.decode()
     assert "grant.create" in page and "czt_editor" in page
+
+
+def test_audit_log_pages_keep_the_filter(client, province):
+    from jiyue import audit
+
+    for i in range(120):
+        audit.record(None, None, "127.0.0.1", "test.event", f"对象{i}")
+    client.force_login(province.users["audit_admin"])
+    page = client.get("/admin/audit/", {"action": "test."}).content.decode()
+    assert "第 1 / 2 页" in page and "?p=2&amp;action=test." in page
+    page2 = client.get("/admin/audit/", {"action": "test.", "p": 2}).content.decode()
+    assert "对象0<" in page2 and "grant.create" not in page2

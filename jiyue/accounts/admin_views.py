@@ -5,11 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from jiyue.core.admin_views import paginate
 
 from . import policy, services
 from .models import EDITORIAL_ROLES, Role, RoleGrant, User
@@ -78,8 +79,8 @@ class GrantsView(WagtailAdminTemplateMixin, TemplateView):
         if self.request.GET.get("q"):
             q = self.request.GET["q"]
             grants = grants.filter(Q(user__username__icontains=q) | Q(user__real_name__icontains=q))
-        page = Paginator(grants, 50).get_page(self.request.GET.get("p"))
-        return {**super().get_context_data(**kwargs), "page": page, "q": self.request.GET.get("q", ""),
+        return {**super().get_context_data(**kwargs), **paginate(self.request, grants),
+                "q": self.request.GET.get("q", ""),
                 "form": form or GrantForm(self.request.user)}
 
     def post(self, request, *args, **kwargs):
@@ -134,6 +135,6 @@ class AuditLogView(WagtailAdminTemplateMixin, TemplateView):
             qs = qs.filter(outcome=f["outcome"])
         if f["date"]:
             qs = qs.filter(at__date=f["date"]) if len(f["date"]) == 10 else qs
-        page = Paginator(qs.order_by("-id"), 100).get_page(self.request.GET.get("p"))
-        return {**super().get_context_data(**kwargs), "page": page, "f": f,
+        return {**super().get_context_data(**kwargs), **paginate(self.request, qs.order_by("-id"), 100),
+                "f": f,
                 "outcomes": AuditEntry.OUTCOMES}

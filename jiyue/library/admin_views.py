@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from jiyue.accounts import policy
+from jiyue.core.admin_views import paginate
 
 from . import services
 from .services import placements_for
@@ -42,10 +42,9 @@ class PlacementsView(WagtailAdminTemplateMixin, TemplateView):
             listing = listing.filter(resource__global_id=self.request.GET["resource"])
         if self.request.GET.get("state"):
             listing = listing.filter(state=self.request.GET["state"])
-        page = Paginator(listing.order_by("site__code", "column__path", "-pinned", "sort_order"),
-                         50).get_page(self.request.GET.get("p"))
+        listing = listing.order_by("site__code", "column__path", "-pinned", "sort_order")
         return {**super().get_context_data(**kwargs), "offers": offers, "requests": requests,
-                "page": page, "states": Placement.STATES,
+                **paginate(self.request, listing), "states": Placement.STATES,
                 "filter_resource": self.request.GET.get("resource", ""),
                 "filter_state": self.request.GET.get("state", "")}
 
