@@ -150,6 +150,11 @@ class SiteHome(Page):
     def site(self):
         return Site.objects.filter(home_id=self.pk).first()
 
+    template = "platform/site_home.html"
+
+    def get_context(self, request, *args, **kwargs):
+        return {**super().get_context(request, *args, **kwargs), **preview_context(self, self)}
+
 
 class Column(Page):
     """A column (栏目) of a site: a node of its column tree."""
@@ -199,6 +204,23 @@ class Column(Page):
     def expected_days(self):
         return self.INTERVAL_DAYS.get(self.update_interval)
 
+    template = "platform/column.html"
+
+    def get_context(self, request, *args, **kwargs):
+        home = self.get_ancestors().type(SiteHome).first().specific
+        return {**super().get_context(request, *args, **kwargs), **preview_context(home, self)}
+
     def get_site_record(self) -> Site | None:
         home = self.get_ancestors().type(SiteHome).first()
         return Site.objects.filter(home_id=home.pk).first() if home else None
+
+
+def preview_context(home: SiteHome, page: Page) -> dict:
+    """What the admin preview of a site or column shows: its navigation and newest items."""
+    from jiyue.library.services import public_placements
+
+    site = Site.objects.filter(home_id=home.pk).first()
+    items = public_placements().select_related("resource")
+    items = items.filter(site=site) if isinstance(page, SiteHome) else items.filter(column_id=page.pk)
+    return {"site": site, "columns": home.get_children().live().in_menu(),
+            "items": items.order_by("-pinned", "-resource__published_at")[:20]}

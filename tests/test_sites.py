@@ -1,0 +1,48 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from jiyue.platform.models import Site
+
+
+def test_each_site_answers_on_its_local_hostname(client, province, make_policy):
+    make_policy(title="预算编制通知", publish=True)
+    r = client.get("/", HTTP_HOST="3400000002.localhost")
+    text = r.content.decode()
+    assert r.status_code == 200 and "安徽省财政厅" in text and "预算编制通知" in text
+    assert "网站标识码：3400000002" in text
+    r = client.get("/zcwj/", HTTP_HOST="3400000002.localhost")
+    assert r.status_code == 200 and "预算编制通知" in r.content.decode()
+    # another site does not show it
+    assert "预算编制通知" not in client.get("/", HTTP_HOST="3400000003.localhost").content.decode()
+
+
+def test_new_site_gets_the_standard_column_tree(province):
+    from jiyue.platform.services import columns_of
+
+    slugs = {c.slug for c in columns_of(province.sites["portal"])}
+    assert {"zwyw", "bmdt", "tzgg", "zcwj", "zcjd", "bsfw", "hdjl", "ldxx", "xxgk", "gkzn",
+            "fdzdgk", "gknb", "ysqgk"} <= slugs
+    dept = {c.slug for c in columns_of(province.sites["czt"])}
+    assert "zwyw" not in dept and "xxgk" in dept
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("code", "34000001", "网站标识码"),
+    ("domain", "czt.ah.com", ".gov.cn"),
+    ("cn_domain", "财政厅.com", "政务"),
+    ("icp", "ICP12345", "ICP"),
+])
+def test_site_validation_messages(province, field, value, message):
+    site = Site.objects.get(code="3400000002")
+    setattr(site, field, value)
+    with pytest.raises(ValidationError) as exc:
+        site.full_clean()
+    assert message in str(exc.value)
+
+
+def test_one_site_per_organisation_and_unique_codes(province):
+    site = Site(organisation=province.orgs["czt"], name="重复", level="province", kind="department",
+                domain="czt2.ah.gov.cn", code="3400000002", sponsor="x")
+    with pytest.raises(ValidationError) as exc:
+        site.full_clean()
+    assert "organisation" in exc.value.message_dict and "code" in exc.value.message_dict
