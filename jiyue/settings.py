@@ -220,6 +220,7 @@ WAGTAILADMIN_BASE_URL = env("JIYUE_BASE_URL", "http://localhost:8000")
 WAGTAIL_I18N_ENABLED = False
 WAGTAILDOCS_EXTENSIONS = ["pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "wps", "ofd",
                           "txt", "csv", "zip", "rar", "7z", "jpg", "jpeg", "png"]
+WAGTAILDOCS_DOCUMENT_FORM_BASE = "jiyue.library.forms.DocumentForm"
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
 WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}

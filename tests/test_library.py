@@ -151,3 +151,19 @@ def test_concurrent_index_numbers_are_unique(transactional_db):
     [t.join() for t in threads]
     assert not errors
     assert sorted(got) == list(range(1, 41))
+
+
+def test_admin_document_upload_refuses_disguised_files(client, province):
+    from wagtail.documents.models import Document
+
+    from jiyue.platform.services import org_collection
+
+    client.force_login(province.users["czt_editor"])
+    collection = org_collection(province.orgs["czt"])
+    bad = SimpleUploadedFile("通知.pdf", b"MZ\x90\x00" + b"\0" * 200, content_type="application/pdf")
+    r = client.post("/admin/documents/add/", {"title": "伪装文件", "file": bad, "collection": collection.pk})
+    assert r.status_code == 200 and ("可执行程序" in r.content.decode() or "不符" in r.content.decode())
+    assert not Document.objects.filter(title="伪装文件").exists()
+    good = SimpleUploadedFile("预算表.csv", "项目,金额\n".encode(), content_type="text/csv")
+    r = client.post("/admin/documents/add/", {"title": "预算表", "file": good, "collection": collection.pk})
+    assert r.status_code == 302 and Document.objects.filter(title="预算表").exists()
