@@ -49,3 +49,19 @@ def test_audit_log_pages_keep_the_filter(client, province):
     assert "第 1 / 2 页" in page and "?p=2&amp;action=test." in page
     page2 = client.get("/admin/audit/", {"action": "test.", "p": 2}).content.decode()
     assert "对象0<" in page2 and "grant.create" not in page2
+
+
+def test_personal_token_made_in_the_admin_works_once_shown_and_can_be_revoked(client, province):
+    import re
+
+    client.force_login(province.users["czt_editor"])
+    page = client.post("/admin/tokens/", {"name": "政务服务平台对接"}).content.decode()
+    token = re.search(r'<code id="new-token">([^<]+)</code>', page).group(1)
+    api = client.__class__()
+    r = api.get("/api/v1/sites", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert [s["code"] for s in r.json()["results"]] == ["3400000002"]
+    assert token not in client.get("/admin/tokens/").content.decode()  # shown once only
+    from wagtail.models import APIToken
+
+    client.post("/admin/tokens/", {"revoke": APIToken.objects.get(user=province.users["czt_editor"]).pk})
+    assert api.get("/api/v1/sites", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401

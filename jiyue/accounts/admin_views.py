@@ -138,3 +138,42 @@ class AuditLogView(WagtailAdminTemplateMixin, TemplateView):
         return {**super().get_context_data(**kwargs), **paginate(self.request, qs.order_by("-id"), 100),
                 "f": f,
                 "outcomes": AuditEntry.OUTCOMES}
+
+
+class TokensView(WagtailAdminTemplateMixin, TemplateView):
+    """接口令牌: a staff member's personal API tokens (shown once, stored as a hash)."""
+
+    template_name = "accounts/admin/tokens.html"
+    page_title = "接口令牌"
+    header_icon = "key"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not (policy.grants(request.user) or request.user.is_superuser):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        from wagtail.models import APIToken
+
+        tokens = APIToken.objects.filter(user=self.request.user).order_by("-created")
+        return {**super().get_context_data(**kwargs), "tokens": tokens}
+
+    def post(self, request, *args, **kwargs):
+        from django.utils import timezone
+        from wagtail.models import APIToken
+
+        from jiyue import audit
+
+        if request.POST.get("revoke"):
+            token = get_object_or_404(APIToken, pk=request.POST["revoke"], user=request.user)
+            APIToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+            audit.record(request.user, None, None, "token.revoke", token)
+            messages.success(request, f"已吊销令牌：{token.name}")
+            return redirect("jiyue_tokens")
+        name = (request.POST.get("name") or "").strip()[:60]
+        if not name:
+            messages.error(request, "请填写令牌名称（用途）。")
+            return redirect("jiyue_tokens")
+        token, plaintext = APIToken.create_token(user=request.user, name=name)
+        audit.record(request.user, None, None, "token.create", token)
+        return self.render_to_response(self.get_context_data(new_token=plaintext))

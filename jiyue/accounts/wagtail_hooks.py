@@ -35,10 +35,11 @@ def hide_platform_menus(request, menu_items):
 def account_urls():
     from django.urls import path
 
-    from .admin_views import AuditLogView, GrantsView
+    from .admin_views import AuditLogView, GrantsView, TokensView
 
     return [path("grants/", GrantsView.as_view(), name="jiyue_grants"),
-            path("audit/", AuditLogView.as_view(), name="jiyue_audit")]
+            path("audit/", AuditLogView.as_view(), name="jiyue_audit"),
+            path("tokens/", TokensView.as_view(), name="jiyue_tokens")]
 
 
 class _GrantsMenuItem(MenuItem):
@@ -61,3 +62,13 @@ def grants_menu_item():
 @hooks.register("register_admin_menu_item")
 def audit_menu_item():
     return _AuditMenuItem("审计日志", reverse("jiyue_audit"), icon_name="history", order=910)
+
+
+class _StaffMenuItem(MenuItem):
+    def is_shown(self, request):
+        return request.user.is_superuser or bool(policy.grants(request.user))
+
+
+@hooks.register("register_admin_menu_item")
+def tokens_menu_item():
+    return _StaffMenuItem("接口令牌", reverse("jiyue_tokens"), icon_name="key", order=920)
