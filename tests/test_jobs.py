@@ -80,3 +80,35 @@ def test_redis_workers_take_jobs():
         worker.run_pending()
         result.refresh()
         assert result.status == "SUCCESSFUL" and result.return_value == 5
+
+
+def test_scheduled_publishing_and_withdrawal_run_as_a_job(province, make_policy):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jiyue.library import tasks
+
+    doc = make_policy()
+    soon = timezone.now() + timedelta(hours=1)
+    doc.go_live_at = soon
+    doc.save_revision().publish()  # approved, waiting for its time
+    doc.refresh_from_db()
+    assert not doc.live and doc.latest_revision.approved_go_live_at == soon
+    tasks.publish_scheduled.call()
+    doc.refresh_from_db()
+    assert not doc.live  # not yet
+    # the hour passes (both the approval and the revision's own go-live time are now past)
+    rev = doc.latest_revision
+    past = timezone.now() - timedelta(minutes=1)
+    rev.content["go_live_at"] = past.isoformat()
+    type(rev).objects.filter(pk=rev.pk).update(approved_go_live_at=past, content=rev.content)
+    tasks.publish_scheduled.call()
+    doc.refresh_from_db()
+    assert doc.live and doc.index_number
+    # scheduled withdrawal
+    type(doc).objects.filter(pk=doc.pk).update(expire_at=timezone.now() - timedelta(minutes=1))
+    tasks.publish_scheduled.call()
+    doc.refresh_from_db()
+    assert not doc.live and doc.expired
+    assert Event.objects.filter(topic="resource.withdrawn", aggregate_id=doc.global_id).exists()

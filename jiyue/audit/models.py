@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -33,7 +34,7 @@ class AuditEntry(models.Model):
     object_id = models.CharField(_("对象标识"), max_length=100, blank=True)
     object_repr = models.CharField(_("对象"), max_length=255, blank=True)
     outcome = models.CharField(_("结果"), max_length=10, choices=OUTCOMES, default=OUTCOME_SUCCESS)
-    detail = models.JSONField(_("详情"), default=dict, blank=True)
+    detail = models.JSONField(_("详情"), default=dict, blank=True, encoder=DjangoJSONEncoder)
 
     objects = AuditQuerySet.as_manager()
 
