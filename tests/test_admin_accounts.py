@@ -65,3 +65,23 @@ def test_personal_token_made_in_the_admin_works_once_shown_and_can_be_revoked(cl
 
     client.post("/admin/tokens/", {"revoke": APIToken.objects.get(user=province.users["czt_editor"]).pk})
     assert api.get("/api/v1/sites", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
+
+
+def test_platform_settings_and_vocabularies_belong_to_platform_staff(client, province):
+    from jiyue.core.models import Platform
+
+    client.force_login(province.users["czt_editor"])
+    assert client.get("/admin/platform/").status_code in (302, 403)
+    assert client.get("/admin/classifications/").status_code in (302, 403)
+    client.force_login(province.users["system_admin"])
+    p = province.platform
+    r = client.post(f"/admin/platform/edit/{p.pk}/", {
+        "code": "zz", "name": p.name, "level": p.level, "region_code": p.region_code,
+        "index_number_pattern": "{org}/{year}-{serial:05d}"})
+    assert r.status_code == 302
+    p.refresh_from_db()
+    assert p.code == "ah" and p.index_number_pattern == "{org}/{year}-{serial:05d}"
+    r = client.post(f"/admin/platform/edit/{p.pk}/", {
+        "name": p.name, "level": p.level, "region_code": p.region_code, "index_number_pattern": "{org}/{year}"})
+    assert r.status_code == 200 and "{serial}" in r.content.decode()
+    assert client.get("/admin/classifications/").status_code == 200

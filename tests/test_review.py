@@ -76,3 +76,34 @@ def test_policy_override_per_column(province, make_policy):
     policy_doc = make_policy(title="文件", doc_number="皖财〔2026〕30号")
     assert len(workflow_for(notice).tasks) == 3
     assert len(workflow_for(policy_doc).tasks) == 2
+
+
+def test_site_admin_sets_review_levels_in_the_admin(client, province, make_policy):
+    from jiyue.review.models import ReviewPolicy
+
+    client.force_login(province.users["czt_site_admin"])
+    listing = client.get("/admin/review_policies/").content.decode()
+    assert "安徽省财政厅" in listing and "安徽省教育厅" not in listing
+    col = province.column("czt", "tzgg")
+    r = client.post("/admin/review_policies/new/", {
+        "organisation": province.orgs["czt"].pk, "column": col.pk, "levels": 3, "secrecy_check": ""})
+    assert r.status_code == 302, r.content.decode()[:500]
+    pol = ReviewPolicy.objects.get(column=col)
+    assert pol.site == province.sites["czt"] and len(pol.workflow.tasks) == 3
+    notice = make_policy(title="通知", place=("tzgg",))
+    assert len(workflow_for(notice).tasks) == 3
+    # another department's policy is not reachable
+    other = ReviewPolicy.objects.get(organisation=province.orgs["jyt"], site=None)
+    assert client.get(f"/admin/review_policies/edit/{other.pk}/").status_code == 404
+    client.force_login(province.users["czt_editor"])
+    assert client.get("/admin/review_policies/").status_code in (302, 403)
+
+
+def test_site_admin_cannot_set_policies_for_another_organisation(client, province):
+    from jiyue.review.models import ReviewPolicy
+
+    client.force_login(province.users["czt_site_admin"])
+    before = ReviewPolicy.objects.count()
+    r = client.post("/admin/review_policies/new/", {
+        "organisation": province.orgs["jyt"].pk, "site": province.sites["jyt"].pk, "levels": 1})
+    assert r.status_code == 200 and ReviewPolicy.objects.count() == before

@@ -46,3 +46,18 @@ def test_one_site_per_organisation_and_unique_codes(province):
     with pytest.raises(ValidationError) as exc:
         site.full_clean()
     assert "organisation" in exc.value.message_dict and "code" in exc.value.message_dict
+
+
+def test_site_admin_edits_footer_facts_but_not_identity(client, province):
+    site = province.sites["czt"]
+    client.force_login(province.users["czt_site_admin"])
+    data = {f: getattr(site, f) or "" for f in ("name", "level", "kind", "domain", "sponsor", "operator",
+                                               "address", "phone", "email", "icp", "police_record",
+                                               "police_record_code", "conac", "state", "theme")}
+    data.update(organisation=province.orgs["jyt"].pk, code="3400009999", phone="0551-62998888")
+    r = client.post(f"/admin/site/edit/{site.pk}/", data)
+    assert r.status_code == 302, r.content.decode()[:300]
+    site.refresh_from_db()
+    assert site.phone == "0551-62998888"
+    assert site.code == "3400000002" and site.organisation == province.orgs["czt"]
+    assert client.get(f"/admin/site/edit/{province.sites['jyt'].pk}/").status_code == 404

@@ -12,6 +12,7 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column as TableColumn, UpdatedAtColumn
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
+from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
@@ -20,7 +21,7 @@ from jiyue.accounts.admin_scope import scope_patterns
 
 from . import services
 from .kinds import resource_models
-from .models import Resource
+from .models import Classification, Resource
 
 REVIEW_VIEWS = {"edit", "workflow_action", "collect_workflow_action_data", "preview_on_edit",
                 "lock", "revisions_view", "revisions_compare"}
@@ -206,3 +207,36 @@ class _GrantedMenuItem(MenuItem):
 @hooks.register("register_admin_menu_item")
 def placement_menu_item():
     return _GrantedMenuItem("引用管理", reverse("jiyue_placements"), icon_name="link", order=160)
+
+
+class ClassificationPermissions(ModelPermissionPolicy):
+    """The vocabularies are platform data: the operator and the system administrator edit them;
+    editors choose from them in forms."""
+
+    def user_has_permission(self, user, action):
+        return user.is_superuser or policy.has_role(user, "platform_operator") or \
+            policy.has_role(user, "system_admin")
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        return self.user_has_permission(user, action)
+
+
+register_permission_policy(Classification, ClassificationPermissions(Classification), exact_class=True)
+
+
+class ClassificationViewSet(ModelViewSet):
+    model = Classification
+    icon = "tag"
+    menu_label = "分类词表"
+    add_to_admin_menu = True
+    menu_order = 880
+    form_fields = ["scheme", "name", "parent", "sort_order"]
+    list_display = ["__str__", "scheme", "sort_order"]
+    list_filter = ["scheme"]
+    search_fields = ["name"]
+    copy_view_enabled = False
+
+
+@hooks.register("register_admin_viewset")
+def register_classifications():
+    return ClassificationViewSet("classifications")

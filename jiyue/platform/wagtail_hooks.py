@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wagtail import hooks
+from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column as TableColumn
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.permission_policies import ModelPermissionPolicy
@@ -60,6 +61,24 @@ register_permission_policy(Site, SitePolicy(Site), exact_class=True)
 register_permission_policy(Organisation, OrganisationPolicy(Organisation), exact_class=True)
 
 
+class SiteForm(WagtailAdminModelForm):
+    """A site administrator keeps the footer facts of their site current; its identity
+    (organisation, level, kind, domains, 网站标识码) and state are the system administrator's."""
+
+    IDENTITY = ("organisation", "level", "kind", "domain", "cn_domain", "code", "state")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = self.for_user
+        if user is not None and not (user.is_superuser or policy.has_role(user, "system_admin")):
+            for name in self.IDENTITY:
+                if name in self.fields:
+                    self.fields[name].disabled = True
+
+
+Site.base_form_class = SiteForm
+
+
 class SiteViewSet(ScopedViewSetMixin, ModelViewSet):
     model = Site
     icon = "site"
@@ -67,9 +86,7 @@ class SiteViewSet(ScopedViewSetMixin, ModelViewSet):
     list_display = ["name", "code", "domain", TableColumn("organisation", label="主办机构"),
                     "state"]
     search_fields = ["name", "code", "domain"]
-    form_fields = ["name", "organisation", "level", "kind", "domain", "cn_domain", "code",
-                   "sponsor", "operator", "address", "phone", "email", "icp", "police_record",
-                   "police_record_code", "conac", "state", "theme"]
+    panels = Site.panels
     inspect_view_enabled = True
     copy_view_enabled = False
 
@@ -90,7 +107,7 @@ class OrganisationViewSet(ScopedViewSetMixin, ModelViewSet):
     menu_label = "机构"
     list_display = ["name", "short_name", "code", "kind"]
     search_fields = ["name", "short_name"]
-    form_fields = ["name", "short_name", "code", "kind", "region_code", "key"]
+    panels = Organisation.panels
     copy_view_enabled = False
 
     def get_queryset(self, request):

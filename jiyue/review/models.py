@@ -47,7 +47,22 @@ class ReviewPolicy(models.Model):
         scope = self.column or self.site or self.organisation
         return f"{scope}：{self.levels} 级审核"
 
+    def save(self, *args, **kwargs):
+        """Saving a policy keeps its Wagtail workflow in step (levels, 保密审查)."""
+        from .services import sync_workflow
+
+        super().save(*args, **kwargs)
+        sync_workflow(self)
+
     def clean(self):
+        if self.column_id:
+            from jiyue.platform.services import site_of_page
+
+            owner = site_of_page(self.column)
+            if self.site_id is None:
+                self.site = owner
+            elif owner != self.site:
+                raise ValidationError({"column": _("栏目不属于所选站点。")})
         if self.site_id and self.site.organisation_id != self.organisation_id:
             raise ValidationError({"site": _("站点须属于该机构。")})
 

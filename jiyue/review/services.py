@@ -37,11 +37,12 @@ def sync_workflow(policy: ReviewPolicy) -> Workflow:
 
 
 def set_policy(organisation, *, site=None, column=None, levels=2, secrecy_check=True) -> ReviewPolicy:
-    policy, _ = ReviewPolicy.objects.update_or_create(
-        organisation=organisation, site=site, column=column,
-        defaults={"levels": levels, "secrecy_check": secrecy_check})
+    scope = {"column": column} if column is not None else {"site": site, "column": None}
+    policy = ReviewPolicy.objects.filter(organisation=organisation, **scope).first() \
+        or ReviewPolicy(organisation=organisation, site=site, column=column)
+    policy.levels, policy.secrecy_check = levels, secrecy_check
     policy.full_clean()
-    sync_workflow(policy)
+    policy.save()  # also brings the workflow in step
     return policy
 
 
