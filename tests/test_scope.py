@@ -72,3 +72,16 @@ def test_library_lists_own_resources_first_and_the_shared_catalogue_on_request(c
     assert "教育厅自己的草稿" in own and "财政厅公开共享文件" not in own
     shared = client.get(url, {"scope": "shared"}).content.decode()
     assert "财政厅公开共享文件" in shared and "教育厅自己的草稿" not in shared
+
+
+def test_editor_cannot_create_resources_for_another_organisation(client, province):
+    client.force_login(province.users["czt_editor"])
+    r = client.post("/admin/snippets/library/article/add/", {
+        "organisation": province.orgs["jyt"].pk, "title": "冒名发布", "article_type": "news",
+        "body": '{"blocks": [{"key": "a", "text": "x", "type": "unstyled", "depth": 0, '
+                '"inlineStyleRanges": [], "entityRanges": []}], "entityMap": {}}',
+        "sharing": "all", "disclosure": "active"})
+    assert r.status_code == 200 and "选择一个有效的选项" in r.content.decode()
+    from jiyue.library.models import Resource
+
+    assert not Resource.objects.filter(title="冒名发布").exists()

@@ -234,6 +234,8 @@ class Loader:
                 revision.publish()
                 type(obj).objects.filter(pk=obj.pk).update(
                     last_published_at=when, first_published_at=when, published_at=when)
+                # the admin lists show when each item was last changed: its demo date
+                type(revision).objects.filter(pk=revision.pk).update(created_at=when)
                 DemoObject.objects.create(key=spec["key"], resource=obj)
                 for site_key, slug in spec.get("columns", []):
                     site = self.sites.get(site_key)
