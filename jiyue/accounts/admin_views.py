@@ -7,10 +7,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
-from django.views.generic import TemplateView
-from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from jiyue.core.admin_views import paginate
+from jiyue.core.admin_views import AdminPage, paginate
 
 from . import policy, services
 from .models import EDITORIAL_ROLES, Role, RoleGrant, User
@@ -64,7 +62,7 @@ class GrantForm(forms.Form):
         self.fields["user"].queryset = users.order_by("username")
 
 
-class GrantsView(WagtailAdminTemplateMixin, TemplateView):
+class GrantsView(AdminPage):
     template_name = "accounts/admin/grants.html"
     page_title = "人员授权"
     header_icon = "key"
@@ -110,7 +108,7 @@ class GrantsView(WagtailAdminTemplateMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form))
 
 
-class AuditLogView(WagtailAdminTemplateMixin, TemplateView):
+class AuditLogView(AdminPage):
     """Read-only: the audit administrator (审计管理员) reviews what everyone did."""
 
     template_name = "accounts/admin/audit.html"
@@ -140,7 +138,7 @@ class AuditLogView(WagtailAdminTemplateMixin, TemplateView):
                 "outcomes": AuditEntry.OUTCOMES}
 
 
-class TokensView(WagtailAdminTemplateMixin, TemplateView):
+class TokensView(AdminPage):
     """接口令牌: a staff member's personal API tokens (shown once, stored as a hash)."""
 
     template_name = "accounts/admin/tokens.html"

@@ -5,11 +5,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
-from django.views.generic import TemplateView
-from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from jiyue.accounts import policy
-from jiyue.core.admin_views import paginate
+from jiyue.core.admin_views import AdminPage, paginate
 
 from . import services
 from .services import placements_for
@@ -20,7 +18,7 @@ DONE = {"accept": "已接收推送", "refuse": "已拒绝推送", "approve": "�
         "reject": "已拒绝引用申请", "withdraw": "已撤下"}
 
 
-class PlacementsView(WagtailAdminTemplateMixin, TemplateView):
+class PlacementsView(AdminPage):
     template_name = "library/admin/placements.html"
     page_title = "引用管理"
     header_icon = "link"
