@@ -2,6 +2,7 @@ import os
 from datetime import datetime, timezone
 
 import pytest
+from django.db import transaction
 from django.test import override_settings
 
 from jiyue.core import outbox, periodic, worker
@@ -65,6 +66,7 @@ def test_outbox_consumer_added_later_catches_up_and_retries(db, settings):
 
 
 @pytest.mark.redis
+@pytest.mark.django_db
 def test_redis_workers_take_jobs():
     url = os.environ.get("JIYUE_TEST_REDIS_URL")
     if not url:
@@ -80,6 +82,12 @@ def test_redis_workers_take_jobs():
         worker.run_pending()
         result.refresh()
         assert result.status == "SUCCESSFUL" and result.return_value == 5
+        # periodic jobs go to the Redis queue as well, once per slot
+        with transaction.atomic():
+            enqueued = periodic.tick(datetime(2026, 11, 25, 9, 0, 0, tzinfo=timezone.utc))
+            again = periodic.tick(datetime(2026, 11, 25, 9, 0, 1, tzinfo=timezone.utc))
+        assert "core.dispatch_outbox" in enqueued and "core.dispatch_outbox" not in again
+        assert redis.Redis.from_url(url).llen("rq:queue:periodic") == len(enqueued)
 
 
 def test_scheduled_publishing_and_withdrawal_run_as_a_job(province, make_policy):

@@ -45,6 +45,11 @@ def test_department_editor_sees_nothing_of_another_department(client, province, 
         for forbidden in ("财政厅内部草稿甲", "财政厅不予共享乙", "czt_editor", "czt.ah.gov.cn"):
             assert forbidden not in text, f"{forbidden} visible at {url}"
     assert any("教育厅自己的文件" in r.content.decode(errors="ignore") for r in pages.values())
+    # searching the admin does not find them either
+    for url in ("/admin/search/", "/admin/snippets/library/policydocument/"):
+        for scope in ("", "shared", "placed", "own"):
+            text = client.get(url, {"q": "财政厅", "scope": scope}).content.decode()
+            assert "财政厅内部草稿甲" not in text and "财政厅不予共享乙" not in text, (url, scope)
     # direct URLs of another department's objects
     vs = "wagtailsnippets_library_policydocument"
     for name in ("edit", "history", "usage", "delete", "inspect"):
@@ -70,6 +75,8 @@ def test_library_lists_own_resources_first_and_the_shared_catalogue_on_request(c
     url = "/admin/snippets/library/policydocument/"
     own = client.get(url).content.decode()
     assert "教育厅自己的草稿" in own and "财政厅公开共享文件" not in own
+    found = client.get(url, {"q": "自己的草稿"}).content.decode()
+    assert "教育厅自己的草稿" in found
     shared = client.get(url, {"scope": "shared"}).content.decode()
     assert "财政厅公开共享文件" in shared and "教育厅自己的草稿" not in shared
 

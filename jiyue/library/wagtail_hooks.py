@@ -150,7 +150,10 @@ class ResourceFilterSet(WagtailFilterSet):
 class ResourceViewSet(SnippetViewSet):
     list_display = ["title", TableColumn("organisation", label="所属机构"),
                     TableColumn("index_number", label="索引号"), UpdatedAtColumn()]
-    search_fields = ["title"]
+    search_fields = ["title", "index_number", "keywords"]
+    # database filtering over the scoped queryset (the search backend cannot apply the scope);
+    # Chinese full-text search across sites comes with the search issue
+    search_backend_name = None
     inspect_view_enabled = True
     copy_view_enabled = False
 
