@@ -49,3 +49,22 @@ def test_empty_columns_are_flagged_in_the_explorer(client, province, make_policy
     page = client.get(f"/admin/pages/{site.home.pk}/").content.decode()
     assert "政策文件（空栏目）" not in page and "通知公告（空栏目）" in page
     assert "zcwj" not in {c.slug for c in empty_columns(site)}
+
+
+def test_take_offer_and_refusal_from_the_admin_form(client, province, make_policy):
+    shared = make_policy(publish=True, title="共享文件")
+    unshared = make_policy(publish=True, title="不共享文件", sharing="none", doc_number="皖财〔2026〕70号")
+    portal_zcwj = province.column("portal", "zcwj")
+    client.force_login(province.users["portal_editor"])
+    r = client.post("/admin/placements/", {"action": "place", "resource": shared.global_id,
+                                           "column": portal_zcwj.pk})
+    assert r.status_code == 302
+    assert Placement.objects.get(resource=shared, column=portal_zcwj).state == Placement.LIVE
+    r = client.post("/admin/placements/", {"action": "place", "resource": unshared.global_id,
+                                           "column": portal_zcwj.pk})
+    assert r.status_code == 200 and "没有找到该信息资源" in r.content.decode()
+    # the owner pushes to another department's site: an offer
+    client.force_login(province.users["czt_editor"])
+    jyt_col = province.column("jyt", "tzgg")
+    client.post("/admin/placements/", {"action": "place", "resource": shared.global_id, "column": jyt_col.pk})
+    assert Placement.objects.get(resource=shared, column=jyt_col).state == Placement.OFFERED

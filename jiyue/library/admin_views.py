@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
@@ -11,11 +12,36 @@ from jiyue.core.admin_views import AdminPage, paginate
 
 from . import services
 from .services import placements_for
-from .models import Placement
+from .models import Placement, Resource
 
 ACTIONS = services.PLACEMENT_ACTIONS
 DONE = {"accept": "已接收推送", "refuse": "已拒绝推送", "approve": "已批准引用申请",
         "reject": "已拒绝引用申请", "withdraw": "已撤下"}
+
+
+class PlaceForm(forms.Form):
+    """Put a resource into a column: the service decides whether that is a direct placement,
+    an offer to another site, a request, or refused (unshared)."""
+
+    resource = forms.CharField(label="信息资源标识", max_length=64,
+                               help_text="例如 ah:123（在信息资源列表与详情中可见）。")
+    column = forms.ModelChoiceField(label="目标栏目", queryset=None)
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from jiyue.platform.models import Column
+        from jiyue.platform.services import site_of_page
+
+        self.user = user
+        self.fields["column"].queryset = Column.objects.live().exclude(column_type="外链").order_by("path")
+        self.fields["column"].label_from_instance = lambda c: f"{site_of_page(c)} / {c.title}"
+
+    def clean_resource(self):
+        gid = self.cleaned_data["resource"].strip()
+        r = policy.resources_visible(self.user, Resource.objects.filter(global_id=gid)).first()
+        if r is None:
+            raise ValidationError("没有找到该信息资源，或您无权查看。")
+        return r.specific
 
 
 class PlacementsView(AdminPage):
@@ -42,12 +68,26 @@ class PlacementsView(AdminPage):
             listing = listing.filter(state=self.request.GET["state"])
         listing = listing.order_by("site__code", "column__path", "-pinned", "sort_order")
         return {**super().get_context_data(**kwargs), "offers": offers, "requests": requests,
+                "place_form": kwargs.get("place_form") or PlaceForm(user),
                 **paginate(self.request, listing), "states": Placement.STATES,
                 "filter_resource": self.request.GET.get("resource", ""),
                 "filter_state": self.request.GET.get("state", "")}
 
     def post(self, request, *args, **kwargs):
         action = request.POST.get("action")
+        if action == "place":
+            form = PlaceForm(request.user, request.POST)
+            if form.is_valid():
+                try:
+                    p = services.place(request.user, form.cleaned_data["resource"],
+                                       form.cleaned_data["column"])
+                except (PermissionDenied, ValidationError) as exc:
+                    form.add_error(None, "；".join(getattr(exc, "messages", [str(exc)])))
+                else:
+                    messages.success(request, f"{p.get_state_display()}：{p.resource.title}"
+                                              f"（{p.site.name} / {p.column.title}）")
+                    return redirect("jiyue_placements")
+            return self.render_to_response(self.get_context_data(place_form=form))
         if action not in ACTIONS:
             messages.error(request, "未知操作。")
             return redirect("jiyue_placements")

@@ -148,7 +148,8 @@ class ResourceFilterSet(WagtailFilterSet):
 
 
 class ResourceViewSet(SnippetViewSet):
-    list_display = ["title", TableColumn("organisation", label="所属机构"),
+    list_display = ["title", TableColumn("global_id", label="标识"),
+                    TableColumn("organisation", label="所属机构"),
                     TableColumn("index_number", label="索引号"), UpdatedAtColumn()]
     search_fields = ["title", "index_number", "keywords"]
     # database filtering over the scoped queryset (the search backend cannot apply the scope);
