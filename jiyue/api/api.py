@@ -26,7 +26,7 @@ from ninja.utils import check_csrf
 from jiyue import audit
 from jiyue.accounts import policy
 from jiyue.library import services as library
-from jiyue.library.kinds import kinds, model_for
+from jiyue.library.kinds import kinds, model_for, specific_many
 from jiyue.library.models import Placement, Resource
 from jiyue.platform.models import Column, Site
 from jiyue.platform.services import site_of_page
@@ -124,12 +124,12 @@ def caller(request: HttpRequest, write: bool = False):
     return None
 
 
-def paginate(request, qs, serialize, page: int, page_size: int) -> dict:
+def paginate(request, qs, serialize, page: int, page_size: int, prepare=list) -> dict:
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     page = max(1, page)
     count = qs.count()
     start = (page - 1) * page_size
-    items = [serialize(o) for o in qs[start:start + page_size]]
+    items = [serialize(o) for o in prepare(qs[start:start + page_size])]
 
     def link(p):
         q = request.GET.copy()
@@ -316,7 +316,7 @@ def list_resources(request, site: str | None = None, column: int | None = None,
     if q:
         qs = qs.filter(title__icontains=q)
     qs = qs.distinct().order_by("-published_at", "-id")
-    return paginate(request, qs, lambda r: resource_out(_specific(r)), page, page_size)
+    return paginate(request, qs, resource_out, page, page_size, prepare=specific_many)
 
 
 def _resource(user, rid: str) -> Resource:

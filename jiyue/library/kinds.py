@@ -27,6 +27,20 @@ def model_for(kind: str) -> type:
     return kinds()[kind]
 
 
+def specific_many(resources) -> list:
+    """The given resources as instances of their kinds, with one query per kind (not per item)."""
+    resources = list(resources)
+    by_kind: dict[str, list[int]] = {}
+    for r in resources:
+        by_kind.setdefault(r.kind, []).append(r.pk)
+    loaded = {}
+    for kind, ids in by_kind.items():
+        model = kinds().get(kind)
+        if model is not None:
+            loaded.update(model._default_manager.select_related("organisation", "topic").in_bulk(ids))
+    return [loaded.get(r.pk, r) for r in resources]
+
+
 def _register_builtin():
     from . import models as m
 

@@ -36,7 +36,10 @@ class Command(BaseCommand):
                 if done == total:
                     sys.stdout.write("\n")
 
-        result = Loader(key, progress).run()
+        verbose = options.get("verbosity", 1) > 0
+        result = Loader(key, progress if verbose else None).run()
+        if not verbose:
+            return
         self.stdout.write(self.style.SUCCESS(f"演示平台就绪：新建信息资源 {result['created']} 条。"))
         self.stdout.write(f"\n演示账号（密码均为 {DEMO_PASSWORD}，仅用于演示）：")
         self.stdout.write(f"{'用户名':<22}{'姓名':<8}角色")
