@@ -208,8 +208,7 @@ def placement_out(p: Placement) -> dict:
             "go_live_at": _dt(p.go_live_at)}
 
 
-def _specific(r: Resource) -> Resource:
-    return r.specific
+STAFF_SITE_STATES = [Placement.LIVE, Placement.SCHEDULED, Placement.OFFERED, Placement.REQUESTED]
 
 
 # --- sites and columns -------------------------------------------------------------------
@@ -304,7 +303,8 @@ def list_resources(request, site: str | None = None, column: int | None = None,
         qs = qs.filter(organisation_id=organisation)
     if site:
         s = _site(user, site)
-        states = [Placement.LIVE] if not user else [Placement.LIVE, Placement.SCHEDULED, Placement.OFFERED, Placement.REQUESTED]
+        # the public sees what is live on the site; staff also what is scheduled or pending there
+        states = [Placement.LIVE] if not user else STAFF_SITE_STATES
         qs = qs.filter(placements__site=s, placements__state__in=states)
     if column:
         qs = qs.filter(placements__column_id=column, placements__state=Placement.LIVE)
@@ -323,7 +323,7 @@ def _resource(user, rid: str) -> Resource:
     r = _resources_for(user).filter(global_id=rid).first()
     if r is None:
         raise Http404
-    return _specific(r)
+    return r.specific
 
 
 @api.get("/resources/{rid}", tags=["信息资源"], summary="信息资源详情")
@@ -485,7 +485,7 @@ def review_resource(request, rid: str, payload: ReviewIn):
     if payload.action == "approve":
         extra["secrecy_confirmed"] = payload.secrecy_confirmed
     task.on_action(task_state, user, payload.action, **extra)
-    return resource_out(_specific(Resource.objects.get(pk=obj.pk)))
+    return resource_out(Resource.objects.get(pk=obj.pk).specific)
 
 
 @api.post("/resources/{rid}/publish", tags=["信息资源"], summary="直接发布（发布员，未配置审核流程时）")
@@ -499,7 +499,7 @@ def publish_resource(request, rid: str):
     revision = obj.get_latest_revision() or obj.save_revision(user=user)
     revision.publish(user=user)
     obj.refresh_from_db()
-    return resource_out(_specific(Resource.objects.get(pk=obj.pk)))
+    return resource_out(Resource.objects.get(pk=obj.pk).specific)
 
 
 @api.delete("/resources/{rid}", tags=["信息资源"], summary="删除信息资源", response={204: None})

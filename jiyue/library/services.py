@@ -7,7 +7,7 @@ writes an audit record and emits outbox events for the publisher and later consu
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
@@ -117,13 +117,14 @@ def place(actor, resource: Resource, column, *, pinned: bool = False, go_live_at
     actor edits the resource: an offer the target accepts. A column the actor edits, with
     another organisation's resource: direct if shared to all, a request if on request,
     refused if not shared."""
+    from jiyue.platform.models import Column
     from jiyue.platform.services import site_of_page
 
+    if not isinstance(column.specific, Column):
+        raise ValidationError("只能放入栏目。")
     site = site_of_page(column)
     if site is None:
         raise ValidationError("目标栏目不属于任何站点。")
-    if column.specific_class.__name__ != "Column":
-        raise ValidationError("只能放入栏目。")
     if Placement.objects.filter(resource=resource, column=column).exclude(
             state__in=[Placement.REFUSED, Placement.WITHDRAWN]).exists():
         raise ValidationError("该信息资源已在此栏目中。")
@@ -158,7 +159,11 @@ def place(actor, resource: Resource, column, *, pinned: bool = False, go_live_at
     p.requested_by = actor
     p.decided_by = None
     p.sort_order = _next_order(column)
-    p.save()
+    try:
+        with transaction.atomic():
+            p.save()
+    except IntegrityError:  # the same placement made concurrently
+        raise ValidationError("该信息资源已在此栏目中。") from None
     _event(f"placement.{state}", resource, **_placement_payload(p))
     audit.record(actor, site.organisation, None, f"placement.{state}", p)
     return p
