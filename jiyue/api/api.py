@@ -17,7 +17,7 @@ from django.db import transaction
 from django.forms import modelform_factory
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.renderers import JSONRenderer
 from ninja.errors import ValidationError as NinjaValidationError
@@ -416,7 +416,7 @@ def create_resource(request, payload: ResourceIn):
         for col in columns:
             library.place(user, obj, col)
         audit.record(user, obj.organisation, None, "resource.create", obj)
-    return 201, resource_out(obj)
+    return Status(201, resource_out(obj))
 
 
 class ResourcePatch(Schema):
@@ -507,7 +507,7 @@ def delete_resource(request, rid: str, confirm: bool = False):
     user = caller(request, write=True)
     obj = _resource(user, rid)
     library.delete_resource(user, obj, confirm=confirm)
-    return 204, None
+    return Status(204, None)
 
 
 # --- placements --------------------------------------------------------------------------
@@ -551,7 +551,7 @@ def create_placement(request, payload: PlacementIn):
     if col is None:
         raise HttpError(404, "栏目不存在。")
     p = library.place(user, r, col, pinned=payload.pinned, go_live_at=payload.go_live_at)
-    return 201, placement_out(p)
+    return Status(201, placement_out(p))
 
 
 def _placement(user, pid: int) -> Placement:
