@@ -7,6 +7,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from jiyue.core.admin_views import AdminPage, paginate
 
@@ -36,13 +38,13 @@ def visible_grants(actor):
 
 
 class GrantForm(forms.Form):
-    user = forms.ModelChoiceField(label="用户", queryset=User.objects.none())
-    role = forms.ChoiceField(label="角色")
-    site = forms.ModelChoiceField(label="站点", queryset=None, required=False,
-                                  help_text="平台级角色不选站点。")
-    column = forms.ModelChoiceField(label="栏目（含下级，可选）", queryset=None, required=False)
-    level = forms.IntegerField(label="审核级别", min_value=1, max_value=5, required=False,
-                               help_text="仅审核员填写，如 1 为初审。")
+    user = forms.ModelChoiceField(label=gettext_lazy("用户"), queryset=User.objects.none())
+    role = forms.ChoiceField(label=gettext_lazy("角色"))
+    site = forms.ModelChoiceField(label=gettext_lazy("站点"), queryset=None, required=False,
+                                  help_text=gettext_lazy("平台级角色不选站点。"))
+    column = forms.ModelChoiceField(label=gettext_lazy("栏目（含下级，可选）"), queryset=None, required=False)
+    level = forms.IntegerField(label=gettext_lazy("审核级别"), min_value=1, max_value=5, required=False,
+                               help_text=gettext_lazy("仅审核员填写，如 1 为初审。"))
 
     def __init__(self, actor, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,7 +66,7 @@ class GrantForm(forms.Form):
 
 class GrantsView(AdminPage):
     template_name = "accounts/admin/grants.html"
-    page_title = "人员授权"
+    page_title = gettext_lazy("人员授权")
     header_icon = "key"
 
     def dispatch(self, request, *args, **kwargs):
@@ -87,7 +89,7 @@ class GrantsView(AdminPage):
             g = get_object_or_404(visible_grants(actor), pk=request.POST["revoke"])
             try:
                 services.revoke(actor, g)
-                messages.success(request, f"已撤销授权：{g}")
+                messages.success(request, _("已撤销授权：%(grant)s") % {"grant": g})
             except PermissionDenied as exc:
                 messages.error(request, str(exc))
             return redirect("jiyue_grants")
@@ -98,12 +100,12 @@ class GrantsView(AdminPage):
                 g = services.grant(actor, d["user"], d["role"], site=d["site"], column=d["column"],
                                    level=d["level"])
             except PermissionDenied as exc:
-                form.add_error(None, str(exc) or "您无权授予该角色。")
+                form.add_error(None, str(exc) or _("您无权授予该角色。"))
             except ValidationError as exc:
                 for field, errs in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
                     form.add_error(None if field in ("__all__", "user") else field, errs)
             else:
-                messages.success(request, f"已授权：{g}")
+                messages.success(request, _("已授权：%(grant)s") % {"grant": g})
                 return redirect("jiyue_grants")
         return self.render_to_response(self.get_context_data(form=form))
 
@@ -112,7 +114,7 @@ class AuditLogView(AdminPage):
     """Read-only: the audit administrator (审计管理员) reviews what everyone did."""
 
     template_name = "accounts/admin/audit.html"
-    page_title = "审计日志"
+    page_title = gettext_lazy("审计日志")
     header_icon = "history"
 
     def dispatch(self, request, *args, **kwargs):
@@ -142,7 +144,7 @@ class TokensView(AdminPage):
     """接口令牌: a staff member's personal API tokens (shown once, stored as a hash)."""
 
     template_name = "accounts/admin/tokens.html"
-    page_title = "接口令牌"
+    page_title = gettext_lazy("接口令牌")
     header_icon = "key"
 
     def dispatch(self, request, *args, **kwargs):
@@ -166,11 +168,11 @@ class TokensView(AdminPage):
             token = get_object_or_404(APIToken, pk=request.POST["revoke"], user=request.user)
             APIToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
             audit.record(request.user, None, None, "token.revoke", token)
-            messages.success(request, f"已吊销令牌：{token.name}")
+            messages.success(request, _("已吊销令牌：%(name)s") % {"name": token.name})
             return redirect("jiyue_tokens")
         name = (request.POST.get("name") or "").strip()[:60]
         if not name:
-            messages.error(request, "请填写令牌名称（用途）。")
+            messages.error(request, _("请填写令牌名称（用途）。"))
             return redirect("jiyue_tokens")
         token, plaintext = APIToken.create_token(user=request.user, name=name)
         audit.record(request.user, None, None, "token.create", token)

@@ -27,7 +27,9 @@ class User(AbstractUser):
         return self.real_name or self.username
 
     def __str__(self):
-        return f"{self.real_name}（{self.username}）" if self.real_name else self.username
+        if self.real_name:
+            return _("%(name)s（%(username)s）") % {"name": self.real_name, "username": self.username}
+        return self.username
 
 
 class Role(models.TextChoices):

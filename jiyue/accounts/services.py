@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from wagtail.models import GroupCollectionPermission, GroupPagePermission, Page
 
 from jiyue import audit
@@ -92,11 +93,11 @@ def _sync_group(grant: RoleGrant) -> None:
 def grant(actor, user: User, role: str, site=None, column=None, level=None) -> RoleGrant:
     if actor is not None and not policy.can_grant(actor, role, site):
         audit.record(actor, None, None, "grant.create", user, outcome="denied", role=role)
-        raise PermissionDenied("您无权授予该角色。")
+        raise PermissionDenied(_("您无权授予该角色。"))
     # Lock the user row: two concurrent grants cannot combine two of the three administrators.
     User.objects.select_for_update().filter(pk=user.pk).first()
     if role in THREE_ADMINS and user.is_superuser:
-        raise ValidationError({"role": "超级用户不能担任三员角色。"})
+        raise ValidationError({"role": _("超级用户不能担任三员角色。")})
     g = RoleGrant(user=user, role=role, site=site, column=column, level=level,
                   granted_by=actor if getattr(actor, "is_authenticated", False) else None)
     g.full_clean()
@@ -112,7 +113,7 @@ def grant(actor, user: User, role: str, site=None, column=None, level=None) -> R
 def revoke(actor, g: RoleGrant) -> None:
     if actor is not None and not policy.can_grant(actor, g.role, g.site):
         audit.record(actor, None, None, "grant.delete", g, outcome="denied")
-        raise PermissionDenied("您无权撤销该授权。")
+        raise PermissionDenied(_("您无权撤销该授权。"))
     audit.record(actor, g.site.organisation if g.site else None, None, "grant.delete", g)
     group = g.group
     g.delete()

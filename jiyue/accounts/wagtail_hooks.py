@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
@@ -56,12 +57,12 @@ class _AuditMenuItem(MenuItem):
 
 @hooks.register("register_admin_menu_item")
 def grants_menu_item():
-    return _GrantsMenuItem("人员授权", reverse("jiyue_grants"), icon_name="key", order=900)
+    return _GrantsMenuItem(_("人员授权"), reverse("jiyue_grants"), icon_name="key", order=900)
 
 
 @hooks.register("register_admin_menu_item")
 def audit_menu_item():
-    return _AuditMenuItem("审计日志", reverse("jiyue_audit"), icon_name="history", order=910)
+    return _AuditMenuItem(_("审计日志"), reverse("jiyue_audit"), icon_name="history", order=910)
 
 
 class _StaffMenuItem(MenuItem):
@@ -71,4 +72,4 @@ class _StaffMenuItem(MenuItem):
 
 @hooks.register("register_admin_menu_item")
 def tokens_menu_item():
-    return _StaffMenuItem("接口令牌", reverse("jiyue_tokens"), icon_name="key", order=920)
+    return _StaffMenuItem(_("接口令牌"), reverse("jiyue_tokens"), icon_name="key", order=920)

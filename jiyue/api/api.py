@@ -17,6 +17,8 @@ from django.db import transaction
 from django.forms import modelform_factory
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.renderers import JSONRenderer
@@ -39,9 +41,9 @@ class ChineseJSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(title="jiyue 开放接口", version="1", urls_namespace="jiyue-api",
+api = NinjaAPI(title=gettext_lazy("jiyue 开放接口"), version="1", urls_namespace="jiyue-api",
                renderer=ChineseJSONRenderer(),
-               description="政府网站集约化平台开放接口：站点、栏目、信息资源与引用。")
+               description=gettext_lazy("政府网站集约化平台开放接口：站点、栏目、信息资源与引用。"))
 
 MAX_PAGE_SIZE = 100
 
@@ -63,44 +65,44 @@ def _messages(exc: ValidationError) -> dict[str, list[str]] | list[str]:
 @api.exception_handler(NinjaValidationError)
 def _ninja_invalid(request, exc):
     errors = [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors]
-    return problem(422, "请求参数无效", "请求内容不符合接口要求，请检查字段和格式。", errors=errors)
+    return problem(422, _("请求参数无效"), _("请求内容不符合接口要求，请检查字段和格式。"), errors=errors)
 
 
 @api.exception_handler(ValidationError)
 def _invalid(request, exc):
     msgs = _messages(exc)
-    flat = "；".join(m for v in (msgs.values() if isinstance(msgs, dict) else [msgs]) for m in v)
-    return problem(400, "数据校验失败", flat or "数据校验失败。", errors=msgs)
+    flat = _("；").join(m for v in (msgs.values() if isinstance(msgs, dict) else [msgs]) for m in v)
+    return problem(400, _("数据校验失败"), flat or _("数据校验失败。"), errors=msgs)
 
 
 @api.exception_handler(PermissionDenied)
 def _denied(request, exc):
-    return problem(403, "无权操作", str(exc) or "您无权执行该操作。")
+    return problem(403, _("无权操作"), str(exc) or _("您无权执行该操作。"))
 
 
 @api.exception_handler(Http404)
 def _missing(request, exc):
-    return problem(404, "未找到", "请求的对象不存在或您无权查看。")
+    return problem(404, _("未找到"), _("请求的对象不存在或您无权查看。"))
 
 
 @api.exception_handler(AuthenticationError)
 def _unauth(request, exc):
-    return problem(401, "未登录", "请先登录或提供有效的接口令牌。")
+    return problem(401, _("未登录"), _("请先登录或提供有效的接口令牌。"))
 
 
 @api.exception_handler(library.NeedsConfirmation)
 def _confirm(request, exc):
-    return problem(409, "需要确认", str(exc))
+    return problem(409, _("需要确认"), str(exc))
 
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc):
-    return problem(exc.status_code, "请求错误", str(exc))
+    return problem(exc.status_code, _("请求错误"), str(exc))
 
 
 @api.exception_handler(json.JSONDecodeError)
 def _bad_json(request, exc):
-    return problem(400, "请求格式错误", "请求体不是有效的 JSON。")
+    return problem(400, _("请求格式错误"), _("请求体不是有效的 JSON。"))
 
 
 # --- callers -----------------------------------------------------------------------------
@@ -117,7 +119,7 @@ def caller(request: HttpRequest, write: bool = False):
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         if write and check_csrf(request) is not None:
-            raise PermissionDenied("CSRF 校验失败，请刷新页面后重试。")
+            raise PermissionDenied(_("CSRF 校验失败，请刷新页面后重试。"))
         return user
     if write:
         raise AuthenticationError()
@@ -217,7 +219,7 @@ def _public_sites():
     return Site.objects.exclude(state=Site.STATE_CLOSED)
 
 
-@api.get("/sites", tags=["站点"], summary="站点列表")
+@api.get("/sites", tags=[gettext_lazy("站点")], summary=gettext_lazy("站点列表"))
 def list_sites(request, page: int = 1, page_size: int = 50, level: str | None = None,
                kind: str | None = None, organisation: int | None = None):
     user = caller(request)
@@ -239,12 +241,12 @@ def _site(user, code: str) -> Site:
     return site
 
 
-@api.get("/sites/{code}", tags=["站点"], summary="站点详情")
+@api.get("/sites/{code}", tags=[gettext_lazy("站点")], summary=gettext_lazy("站点详情"))
 def get_site(request, code: str):
     return site_out(_site(caller(request), code))
 
 
-@api.get("/columns", tags=["栏目"], summary="栏目列表")
+@api.get("/columns", tags=[gettext_lazy("栏目")], summary=gettext_lazy("栏目列表"))
 def list_columns(request, site: str | None = None, page: int = 1, page_size: int = 100):
     user = caller(request)
     qs = Column.objects.live() if not user else policy.visible_columns(user)
@@ -262,7 +264,7 @@ def list_columns(request, site: str | None = None, page: int = 1, page_size: int
     return paginate(request, qs.order_by("path"), column_out, page, page_size)
 
 
-@api.get("/columns/{column_id}", tags=["栏目"], summary="栏目详情")
+@api.get("/columns/{column_id}", tags=[gettext_lazy("栏目")], summary=gettext_lazy("栏目详情"))
 def get_column(request, column_id: int):
     user = caller(request)
     qs = policy.visible_columns(user) if user else Column.objects.live()
@@ -285,10 +287,10 @@ def _parse_date(value: str | None, name: str):
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise HttpError(400, f"参数 {name} 须为 YYYY-MM-DD 格式的日期。")
+        raise HttpError(400, _("参数 %(name)s 须为 YYYY-MM-DD 格式的日期。") % {"name": name})
 
 
-@api.get("/resources", tags=["信息资源"], summary="信息资源列表")
+@api.get("/resources", tags=[gettext_lazy("信息资源")], summary=gettext_lazy("信息资源列表"))
 def list_resources(request, site: str | None = None, column: int | None = None,
                    kind: str | None = None, organisation: int | None = None,
                    published_from: str | None = None, published_to: str | None = None,
@@ -297,7 +299,8 @@ def list_resources(request, site: str | None = None, column: int | None = None,
     qs = _resources_for(user)
     if kind:
         if kind not in kinds():
-            raise HttpError(400, f"未知的资源类型“{kind}”，可选：{'、'.join(kinds())}。")
+            raise HttpError(400, _("未知的资源类型“%(kind)s”，可选：%(choices)s。")
+                            % {"kind": kind, "choices": _("、").join(kinds())})
         qs = qs.filter(kind=kind)
     if organisation:
         qs = qs.filter(organisation_id=organisation)
@@ -326,7 +329,7 @@ def _resource(user, rid: str) -> Resource:
     return r.specific
 
 
-@api.get("/resources/{rid}", tags=["信息资源"], summary="信息资源详情")
+@api.get("/resources/{rid}", tags=[gettext_lazy("信息资源")], summary=gettext_lazy("信息资源详情"))
 def get_resource(request, rid: str):
     user = caller(request)
     r = _resource(user, rid)
@@ -386,22 +389,24 @@ def _form_for(model, data, instance=None):
     return form
 
 
-@api.post("/resources", tags=["信息资源"], summary="新建信息资源（草稿）", response={201: dict})
+@api.post("/resources", tags=[gettext_lazy("信息资源")],
+          summary=gettext_lazy("新建信息资源（草稿）"), response={201: dict})
 def create_resource(request, payload: ResourceIn):
     user = caller(request, write=True)
     if payload.kind not in kinds():
-        raise HttpError(400, f"未知的资源类型“{payload.kind}”，可选：{'、'.join(kinds())}。")
+        raise HttpError(400, _("未知的资源类型“%(kind)s”，可选：%(choices)s。")
+                        % {"kind": payload.kind, "choices": _("、").join(kinds())})
     orgs = policy.editor_organisation_ids(user)
     org_id = payload.organisation or (next(iter(orgs)) if len(orgs) == 1 else None)
     if org_id is None:
-        raise ValidationError({"organisation": ["请指定所属机构。"]})
+        raise ValidationError({"organisation": [_("请指定所属机构。")]})
     if org_id not in orgs:
         audit.record(user, None, None, "resource.create", payload.fields.get("title", ""),
                      outcome="denied")
-        raise PermissionDenied("您无权为该机构新建信息资源。")
+        raise PermissionDenied(_("您无权为该机构新建信息资源。"))
     columns = list(Column.objects.filter(pk__in=payload.place_in))
     if len(columns) != len(set(payload.place_in)):
-        raise ValidationError({"place_in": ["栏目不存在。"]})
+        raise ValidationError({"place_in": [_("栏目不存在。")]})
     model = model_for(payload.kind)
     with transaction.atomic():
         form = _form_for(model, payload.fields)
@@ -423,16 +428,16 @@ class ResourcePatch(Schema):
     fields: dict[str, Any]
 
 
-@api.patch("/resources/{rid}", tags=["信息资源"], summary="修改信息资源（生成新修订版本）")
+@api.patch("/resources/{rid}", tags=[gettext_lazy("信息资源")], summary=gettext_lazy("修改信息资源（生成新修订版本）"))
 def update_resource(request, rid: str, payload: ResourcePatch):
     fields = payload.fields
     user = caller(request, write=True)
     obj = _resource(user, rid)
     if not policy.can_edit_resource(user, obj):
         audit.record(user, None, None, "resource.update", obj, outcome="denied")
-        raise PermissionDenied("您无权修改该信息资源。")
+        raise PermissionDenied(_("您无权修改该信息资源。"))
     if obj.locked and obj.locked_by_id != user.pk:
-        raise HttpError(409, f"该信息资源已被 {obj.locked_by} 锁定，正在编辑。")
+        raise HttpError(409, _("该信息资源已被 %(user)s 锁定，正在编辑。") % {"user": obj.locked_by})
     with transaction.atomic():
         latest = obj.get_latest_revision_as_object()
         form = _form_for(type(obj), fields, instance=latest)
@@ -443,17 +448,17 @@ def update_resource(request, rid: str, payload: ResourcePatch):
     return resource_out(draft)
 
 
-@api.post("/resources/{rid}/submit", tags=["信息资源"], summary="提交审核")
+@api.post("/resources/{rid}/submit", tags=[gettext_lazy("信息资源")], summary=gettext_lazy("提交审核"))
 def submit_resource(request, rid: str):
     user = caller(request, write=True)
     obj = _resource(user, rid)
     if not policy.can_edit_resource(user, obj):
-        raise PermissionDenied("您无权提交该信息资源。")
+        raise PermissionDenied(_("您无权提交该信息资源。"))
     workflow = obj.get_workflow()
     if workflow is None:
-        raise HttpError(409, "该机构未配置审核流程，请由发布员直接发布。")
+        raise HttpError(409, _("该机构未配置审核流程，请由发布员直接发布。"))
     if obj.workflow_in_progress:
-        raise HttpError(409, "该信息资源已在审核中。")
+        raise HttpError(409, _("该信息资源已在审核中。"))
     with transaction.atomic():
         latest = obj.get_latest_revision_as_object()
         latest.save_revision(user=user)
@@ -468,19 +473,19 @@ class ReviewIn(Schema):
     secrecy_confirmed: bool = False
 
 
-@api.post("/resources/{rid}/review", tags=["信息资源"],
-          summary="审核：approve（通过）或 reject（退回修改），末级通过须确认保密审查")
+@api.post("/resources/{rid}/review", tags=[gettext_lazy("信息资源")],
+          summary=gettext_lazy("审核：approve（通过）或 reject（退回修改），末级通过须确认保密审查"))
 def review_resource(request, rid: str, payload: ReviewIn):
     user = caller(request, write=True)
     obj = _resource(user, rid)
     state = obj.current_workflow_state
     if state is None or state.current_task_state is None:
-        raise HttpError(409, "该信息资源不在审核中。")
+        raise HttpError(409, _("该信息资源不在审核中。"))
     task_state = state.current_task_state
     task = task_state.task.specific
     if payload.action not in {name for name, _, _ in task.get_actions(obj, user)}:
         audit.record(user, None, None, f"review.{payload.action}", obj, outcome="denied")
-        raise PermissionDenied("您不是当前审核环节的审核员，或该操作不可用。")
+        raise PermissionDenied(_("您不是当前审核环节的审核员，或该操作不可用。"))
     extra = {"comment": payload.comment}
     if payload.action == "approve":
         extra["secrecy_confirmed"] = payload.secrecy_confirmed
@@ -488,21 +493,23 @@ def review_resource(request, rid: str, payload: ReviewIn):
     return resource_out(Resource.objects.get(pk=obj.pk).specific)
 
 
-@api.post("/resources/{rid}/publish", tags=["信息资源"], summary="直接发布（发布员，未配置审核流程时）")
+@api.post("/resources/{rid}/publish", tags=[gettext_lazy("信息资源")],
+          summary=gettext_lazy("直接发布（发布员，未配置审核流程时）"))
 def publish_resource(request, rid: str):
     user = caller(request, write=True)
     obj = _resource(user, rid)
     if not policy.can_publish_resource(user, obj):
-        raise PermissionDenied("您无权发布该信息资源。")
+        raise PermissionDenied(_("您无权发布该信息资源。"))
     if obj.get_workflow() is not None:
-        raise HttpError(409, "该信息资源须经审核流程发布，请先提交审核。")
+        raise HttpError(409, _("该信息资源须经审核流程发布，请先提交审核。"))
     revision = obj.get_latest_revision() or obj.save_revision(user=user)
     revision.publish(user=user)
     obj.refresh_from_db()
     return resource_out(Resource.objects.get(pk=obj.pk).specific)
 
 
-@api.delete("/resources/{rid}", tags=["信息资源"], summary="删除信息资源", response={204: None})
+@api.delete("/resources/{rid}", tags=[gettext_lazy("信息资源")],
+            summary=gettext_lazy("删除信息资源"), response={204: None})
 def delete_resource(request, rid: str, confirm: bool = False):
     user = caller(request, write=True)
     obj = _resource(user, rid)
@@ -518,7 +525,7 @@ def _placements_for(user):
     return library.placements_for(user)
 
 
-@api.get("/placements", tags=["引用"], summary="引用列表")
+@api.get("/placements", tags=[gettext_lazy("引用")], summary=gettext_lazy("引用列表"))
 def list_placements(request, site: str | None = None, column: int | None = None,
                     resource: str | None = None, state: str | None = None,
                     page: int = 1, page_size: int = 50):
@@ -543,13 +550,14 @@ class PlacementIn(Schema):
     go_live_at: datetime | None = None
 
 
-@api.post("/placements", tags=["引用"], summary="放置、推送或申请引用", response={201: dict})
+@api.post("/placements", tags=[gettext_lazy("引用")],
+          summary=gettext_lazy("放置、推送或申请引用"), response={201: dict})
 def create_placement(request, payload: PlacementIn):
     user = caller(request, write=True)
     r = _resource(user, payload.resource)
     col = Column.objects.filter(pk=payload.column).first()
     if col is None:
-        raise HttpError(404, "栏目不存在。")
+        raise HttpError(404, _("栏目不存在。"))
     p = library.place(user, r, col, pinned=payload.pinned, go_live_at=payload.go_live_at)
     return Status(201, placement_out(p))
 
@@ -564,12 +572,12 @@ def _placement(user, pid: int) -> Placement:
 ACTIONS = library.PLACEMENT_ACTIONS
 
 
-@api.post("/placements/{pid}/{action}", tags=["引用"],
-          summary="处理引用：accept/refuse（接收推送）、approve/reject（批准申请）、withdraw（撤下）")
+@api.post("/placements/{pid}/{action}", tags=[gettext_lazy("引用")],
+          summary=gettext_lazy("处理引用：accept/refuse（接收推送）、approve/reject（批准申请）、withdraw（撤下）"))
 def act_on_placement(request, pid: int, action: str):
     user = caller(request, write=True)
     if action not in ACTIONS:
-        raise HttpError(404, f"未知操作“{action}”。")
+        raise HttpError(404, _("未知操作“%(action)s”。") % {"action": action})
     return placement_out(ACTIONS[action](user, _placement(user, pid)))
 
 
@@ -578,7 +586,7 @@ class PlacementPatch(Schema):
     sort_order: int | None = None
 
 
-@api.patch("/placements/{pid}", tags=["引用"], summary="置顶与排序")
+@api.patch("/placements/{pid}", tags=[gettext_lazy("引用")], summary=gettext_lazy("置顶与排序"))
 def patch_placement(request, pid: int, payload: PlacementPatch):
     user = caller(request, write=True)
     return placement_out(library.update_placement(user, _placement(user, pid),

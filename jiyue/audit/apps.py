@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditConfig(AppConfig):
     name = "jiyue.audit"
     label = "audit"
-    verbose_name = "审计日志"
+    verbose_name = _("审计日志")
 
     def ready(self):
         from . import signals  # noqa: F401

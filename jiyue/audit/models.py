@@ -7,10 +7,10 @@ from django.utils.translation import gettext_lazy as _
 
 class AuditQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise PermissionDenied("审计记录不可修改。")
+        raise PermissionDenied(_("审计记录不可修改。"))
 
     def delete(self):
-        raise PermissionDenied("审计记录不可删除。")
+        raise PermissionDenied(_("审计记录不可删除。"))
 
 
 class AuditEntry(models.Model):
@@ -49,8 +49,8 @@ class AuditEntry(models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.pop("_allow_insert", False):
-            raise PermissionDenied("审计记录不可修改。")
+            raise PermissionDenied(_("审计记录不可修改。"))
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise PermissionDenied("审计记录不可删除。")
+        raise PermissionDenied(_("审计记录不可删除。"))

@@ -40,7 +40,7 @@ class Platform(models.Model):
         verbose_name_plural = _("平台")
 
     def __str__(self):
-        return f"{self.name}（{self.code}）"
+        return _("%(name)s（%(code)s）") % {"name": self.name, "code": self.code}
 
     def clean(self):
         from jiyue.library.indexno import validate_pattern
@@ -54,7 +54,7 @@ class Platform(models.Model):
     def current(cls) -> "Platform":
         platform = cls.objects.order_by("pk").first()
         if platform is None:
-            raise Platform.DoesNotExist("平台尚未初始化：请先运行 jiyue setup 或 jiyue demo。")
+            raise Platform.DoesNotExist(_("平台尚未初始化：请先运行 jiyue setup 或 jiyue demo。"))
         return platform
 
 

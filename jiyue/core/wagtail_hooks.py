@@ -1,6 +1,7 @@
 """平台设置 in the admin: the system administrator edits the platform record (name, 索引号
 pattern); its code, which every global identifier starts with, is fixed once set."""
 
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel
@@ -39,7 +40,7 @@ Platform.base_form_class = PlatformForm
 class PlatformViewSet(ModelViewSet):
     model = Platform
     icon = "cogs"
-    menu_label = "平台设置"
+    menu_label = _("平台设置")
     add_to_admin_menu = True
     menu_order = 890
     panels = [FieldPanel("code"), FieldPanel("name"), FieldPanel("level"), FieldPanel("region_code"),

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from jiyue.accounts.models import RoleGrant, User
 from jiyue.accounts.services import grant
@@ -95,7 +96,7 @@ class Loader:
                     conac=s.get("conac", "red"), state=Site.STATE_RUNNING)
                 set_policy(org, levels=2, secrecy_check=True)
             self.sites[o["key"]] = site
-            self.progress(i, len(with_sites), "站点")
+            self.progress(i, len(with_sites), _("站点"))
 
     def staff(self) -> list[dict]:
         from django.contrib.auth.hashers import make_password
@@ -117,12 +118,12 @@ class Loader:
                 if not exists:
                     grant(None, user, r["role"], site=site, column=column, level=r["level"])
             rows.append({"username": user.username, "name": user.real_name,
-                         "roles": "、".join(
+                         "roles": _("、").join(
                              f"{dict(RoleGrant._meta.get_field('role').choices)[r['role']]}"
                              f"{'L' + str(r['level']) if r['level'] else ''}"
-                             f"@{self.sites[r['site']].name if r['site'] else '全平台'}"
+                             f"@{self.sites[r['site']].name if r['site'] else _('全平台')}"
                              for r in s["roles"])})
-            self.progress(i, 0, "账号")
+            self.progress(i, 0, _("账号"))
         return rows
 
     # -- resources ----------------------------------------------------------------------
@@ -244,7 +245,7 @@ class Loader:
                         library.attach(obj, col)
                 self.objects[spec["key"]] = obj
                 created += 1
-            self.progress(i, len(specs), "信息资源")
+            self.progress(i, len(specs), _("信息资源"))
         return created
 
     def run(self) -> dict:

@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from jiyue.accounts import policy
 from jiyue.core.admin_views import AdminPage, paginate
@@ -15,17 +17,18 @@ from .services import placements_for
 from .models import Placement, Resource
 
 ACTIONS = services.PLACEMENT_ACTIONS
-DONE = {"accept": "已接收推送", "refuse": "已拒绝推送", "approve": "已批准引用申请",
-        "reject": "已拒绝引用申请", "withdraw": "已撤下"}
+DONE = {"accept": gettext_lazy("已接收推送"), "refuse": gettext_lazy("已拒绝推送"),
+        "approve": gettext_lazy("已批准引用申请"), "reject": gettext_lazy("已拒绝引用申请"),
+        "withdraw": gettext_lazy("已撤下")}
 
 
 class PlaceForm(forms.Form):
     """Put a resource into a column: the service decides whether that is a direct placement,
     an offer to another site, a request, or refused (unshared)."""
 
-    resource = forms.CharField(label="信息资源标识", max_length=64,
-                               help_text="例如 ah:123（在信息资源列表与详情中可见）。")
-    column = forms.ModelChoiceField(label="目标栏目", queryset=None)
+    resource = forms.CharField(label=gettext_lazy("信息资源标识"), max_length=64,
+                               help_text=gettext_lazy("例如 ah:123（在信息资源列表与详情中可见）。"))
+    column = forms.ModelChoiceField(label=gettext_lazy("目标栏目"), queryset=None)
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,13 +43,13 @@ class PlaceForm(forms.Form):
         gid = self.cleaned_data["resource"].strip()
         r = policy.resources_visible(self.user, Resource.objects.filter(global_id=gid)).first()
         if r is None:
-            raise ValidationError("没有找到该信息资源，或您无权查看。")
+            raise ValidationError(_("没有找到该信息资源，或您无权查看。"))
         return r.specific
 
 
 class PlacementsView(AdminPage):
     template_name = "library/admin/placements.html"
-    page_title = "引用管理"
+    page_title = gettext_lazy("引用管理")
     header_icon = "link"
 
     def dispatch(self, request, *args, **kwargs):
@@ -82,22 +85,25 @@ class PlacementsView(AdminPage):
                     p = services.place(request.user, form.cleaned_data["resource"],
                                        form.cleaned_data["column"])
                 except (PermissionDenied, ValidationError) as exc:
-                    form.add_error(None, "；".join(getattr(exc, "messages", [str(exc)])))
+                    form.add_error(None, _("；").join(getattr(exc, "messages", [str(exc)])))
                 else:
-                    messages.success(request, f"{p.get_state_display()}：{p.resource.title}"
-                                              f"（{p.site.name} / {p.column.title}）")
+                    messages.success(request, _("%(state)s：%(title)s（%(site)s / %(column)s）") % {
+                        "state": p.get_state_display(), "title": p.resource.title,
+                        "site": p.site.name, "column": p.column.title})
                     return redirect("jiyue_placements")
             return self.render_to_response(self.get_context_data(place_form=form))
         if action not in ACTIONS:
-            messages.error(request, "未知操作。")
+            messages.error(request, _("未知操作。"))
             return redirect("jiyue_placements")
         p = get_object_or_404(placements_for(request.user), pk=request.POST.get("placement"))
         try:
             ACTIONS[action](request.user, p)
         except PermissionDenied as exc:
-            messages.error(request, str(exc) or "您无权执行该操作。")
+            messages.error(request, str(exc) or _("您无权执行该操作。"))
         except ValidationError as exc:
-            messages.error(request, "；".join(exc.messages))
+            messages.error(request, _("；").join(exc.messages))
         else:
-            messages.success(request, f"{DONE[action]}：{p.resource.title}（{p.site.name} / {p.column.title}）")
+            messages.success(request, _("%(done)s：%(title)s（%(site)s / %(column)s）") % {
+                "done": DONE[action], "title": p.resource.title,
+                "site": p.site.name, "column": p.column.title})
         return redirect(request.get_full_path())

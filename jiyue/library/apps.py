@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LibraryConfig(AppConfig):
     name = "jiyue.library"
     label = "library"
-    verbose_name = "信息资源库"
+    verbose_name = _("信息资源库")
 
     def ready(self):
         from . import signals, tasks  # noqa: F401

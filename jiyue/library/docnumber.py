@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _OPEN = "[［【〔（(〖{"
 _CLOSE = "]］】〕）)〗}"
@@ -60,10 +62,11 @@ def validate(value: str, max_year: int | None = None) -> str:
     """Return the normalised 文号 or raise ValueError with a Chinese message."""
     parsed = parse(value)
     if parsed is None:
-        raise ValueError(f"文号“{value}”格式不正确，应如“皖政办〔2018〕49号”或“安徽省人民政府令第288号”。")
+        raise ValueError(_("文号“%(value)s”格式不正确，应如“皖政办〔2018〕49号”或“安徽省人民政府令第288号”。")
+                         % {"value": value})
     if parsed.year is not None:
         if parsed.year < 1949 or (max_year is not None and parsed.year > max_year):
-            raise ValueError(f"文号中的年份 {parsed.year} 不合理。")
+            raise ValueError(_("文号中的年份 %(year)s 不合理。") % {"year": parsed.year})
     if parsed.serial == 0:
-        raise ValueError("文号序号不能为 0。")
+        raise ValueError(_("文号序号不能为 0。"))
     return str(parsed)

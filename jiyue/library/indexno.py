@@ -13,20 +13,21 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 ALLOWED = {"org", "year", "month", "serial"}
 
 
 def validate_pattern(pattern: str) -> None:
     try:
-        fields = {f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None}
+        fields = {f for _text, f, _spec, _conv in string.Formatter().parse(pattern) if f is not None}
     except ValueError as exc:
-        raise ValueError(f"索引号格式无法解析：{exc}") from exc
+        raise ValueError(_("索引号格式无法解析：%(error)s") % {"error": exc}) from exc
     unknown = fields - ALLOWED
     if unknown:
-        raise ValueError(f"索引号格式含未知字段：{', '.join(sorted(unknown))}")
+        raise ValueError(_("索引号格式含未知字段：%(fields)s") % {"fields": ", ".join(sorted(unknown))})
     if not {"org", "serial"} <= fields:
-        raise ValueError("索引号格式必须包含 {org} 和 {serial}。")
+        raise ValueError(_("索引号格式必须包含 {org} 和 {serial}。"))
     render(pattern, "000014349", datetime(2020, 1, 1), 1)
 
 

@@ -79,10 +79,10 @@ def resource_panels(kind_panels: list, *, directory: bool = True) -> TabbedInter
     return TabbedInterface([
         ObjectList([FieldPanel("organisation"), FieldPanel("title"), FieldPanel("summary"),
                     FieldPanel("keywords"),
-                    MultiFieldPanel([FieldPanel("source"), FieldPanel("author")], heading="来源"),
-                    *kind_panels, FieldPanel("place_in")], heading="内容"),
-        ObjectList(classification, heading="分类与公开"),
-        ObjectList([PublishingPanel()], heading="定时发布"),
+                    MultiFieldPanel([FieldPanel("source"), FieldPanel("author")], heading=_("来源")),
+                    *kind_panels, FieldPanel("place_in")], heading=_("内容")),
+        ObjectList(classification, heading=_("分类与公开")),
+        ObjectList([PublishingPanel()], heading=_("定时发布")),
     ])
 
 
@@ -215,9 +215,9 @@ class PolicyDocument(Resource):
 
     edit_handler = resource_panels([
         MultiFieldPanel([FieldPanel("doc_number"), FieldPanel("issuing_body"),
-                         FieldPanel("written_on"), FieldPanel("genre")], heading="公文信息"),
+                         FieldPanel("written_on"), FieldPanel("genre")], heading=_("公文信息")),
         MultiFieldPanel([FieldPanel("validity"), FieldPanel("effective_on"),
-                         FieldPanel("expired_on")], heading="有效性"),
+                         FieldPanel("expired_on")], heading=_("有效性")),
         FieldPanel("body")], directory=False)
     kind_code = "policy"
     rich_text_fields = ("body",)
@@ -290,11 +290,11 @@ class ServiceGuide(Resource):
     edit_handler = resource_panels([
         MultiFieldPanel([FieldPanel("legal_basis"), FieldPanel("agency"), FieldPanel("applicants"),
                          FieldPanel("conditions"), FieldPanel("materials"), FieldPanel("process")],
-                        heading="事项要素"),
+                        heading=_("事项要素")),
         MultiFieldPanel([FieldPanel("location"), FieldPanel("hours"), FieldPanel("promised_limit"),
-                         FieldPanel("statutory_limit"), FieldPanel("fees")], heading="办理安排"),
+                         FieldPanel("statutory_limit"), FieldPanel("fees")], heading=_("办理安排")),
         MultiFieldPanel([FieldPanel("consult_phone"), FieldPanel("complaint_phone"),
-                         FieldPanel("online_url"), FieldPanel("forms")], heading="咨询与入口")])
+                         FieldPanel("online_url"), FieldPanel("forms")], heading=_("咨询与入口"))])
     kind_code = "guide"
     rich_text_fields = ("conditions", "materials", "process")
     KEY_ELEMENTS = ["legal_basis", "agency", "applicants", "conditions", "materials", "process",

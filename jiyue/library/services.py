@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from jiyue import audit
 from jiyue.accounts import policy
@@ -79,13 +80,14 @@ def _unpublish(resource: Resource, actor) -> None:
 def delete_resource(actor, resource: Resource, confirm: bool = False) -> None:
     if resource.live and not policy.can_publish_resource(actor, resource):
         audit.record(actor, None, None, "resource.delete", resource, outcome="denied")
-        raise PermissionDenied("已发布的信息资源须由发布员或站点管理员撤下后删除。")
+        raise PermissionDenied(_("已发布的信息资源须由发布员或站点管理员撤下后删除。"))
     if not policy.can_edit_resource(actor, resource):
         audit.record(actor, None, None, "resource.delete", resource, outcome="denied")
-        raise PermissionDenied("您无权删除该信息资源。")
+        raise PermissionDenied(_("您无权删除该信息资源。"))
     in_use = resource.placements.exclude(state__in=[Placement.WITHDRAWN, Placement.REFUSED])
     if in_use.exists() and not confirm:
-        raise NeedsConfirmation(f"该信息资源正在 {in_use.count()} 个栏目中使用，确认后将先撤下再删除。")
+        raise NeedsConfirmation(_("该信息资源正在 %(count)d 个栏目中使用，确认后将先撤下再删除。")
+                                % {"count": in_use.count()})
     if resource.live:
         _unpublish(resource, actor)
     resource.placements.update(state=Placement.WITHDRAWN)
@@ -98,7 +100,7 @@ def withdraw_resource(actor, resource: Resource) -> None:
     """Take a resource off every page of every site."""
     if not (policy.can_publish_resource(actor, resource) or policy.can_edit_resource(actor, resource)):
         audit.record(actor, None, None, "resource.withdraw", resource, outcome="denied")
-        raise PermissionDenied("您无权撤下该信息资源。")
+        raise PermissionDenied(_("您无权撤下该信息资源。"))
     if resource.live:
         _unpublish(resource, actor)
     audit.record(actor, resource.organisation, None, "resource.withdraw", resource)
@@ -121,13 +123,13 @@ def place(actor, resource: Resource, column, *, pinned: bool = False, go_live_at
     from jiyue.platform.services import site_of_page
 
     if not isinstance(column.specific, Column):
-        raise ValidationError("只能放入栏目。")
+        raise ValidationError(_("只能放入栏目。"))
     site = site_of_page(column)
     if site is None:
-        raise ValidationError("目标栏目不属于任何站点。")
+        raise ValidationError(_("目标栏目不属于任何站点。"))
     if Placement.objects.filter(resource=resource, column=column).exclude(
             state__in=[Placement.REFUSED, Placement.WITHDRAWN]).exists():
-        raise ValidationError("该信息资源已在此栏目中。")
+        raise ValidationError(_("该信息资源已在此栏目中。"))
     own_resource = policy.can_edit_resource(actor, resource)
     own_column = policy.can_place_into(actor, column)
     same_org = site.organisation_id == resource.organisation_id
@@ -135,18 +137,18 @@ def place(actor, resource: Resource, column, *, pinned: bool = False, go_live_at
         state = Placement.LIVE
     elif own_column:
         if not policy.can_view_resource(actor, resource):
-            raise PermissionDenied("您无权查看该信息资源。")
+            raise PermissionDenied(_("您无权查看该信息资源。"))
         if resource.sharing == "none":
             audit.record(actor, None, None, "placement.create", resource, outcome="denied",
                          column=column.pk)
-            raise PermissionDenied("该信息资源不予共享，不能引用。")
+            raise PermissionDenied(_("该信息资源不予共享，不能引用。"))
         state = Placement.LIVE if resource.sharing == "all" else Placement.REQUESTED
     elif own_resource:
         state = Placement.OFFERED
     else:
         audit.record(actor, None, None, "placement.create", resource, outcome="denied",
                      column=column.pk)
-        raise PermissionDenied("您无权向该栏目放置内容。")
+        raise PermissionDenied(_("您无权向该栏目放置内容。"))
     if state == Placement.LIVE and go_live_at and go_live_at > timezone.now():
         state = Placement.SCHEDULED
     existing = Placement.objects.filter(resource=resource, column=column).first()
@@ -163,7 +165,7 @@ def place(actor, resource: Resource, column, *, pinned: bool = False, go_live_at
         with transaction.atomic():
             p.save()
     except IntegrityError:  # the same placement made concurrently
-        raise ValidationError("该信息资源已在此栏目中。") from None
+        raise ValidationError(_("该信息资源已在此栏目中。")) from None
     _event(f"placement.{state}", resource, **_placement_payload(p))
     audit.record(actor, site.organisation, None, f"placement.{state}", p)
     return p
@@ -173,12 +175,12 @@ def _decide(actor, p: Placement, accept: bool, who: str) -> Placement:
     p = Placement.objects.select_for_update().select_related("site", "resource").get(pk=p.pk)
     expected = Placement.OFFERED if who == "target" else Placement.REQUESTED
     if p.state != expected:
-        raise ValidationError("该引用已处理，不能重复操作。")
+        raise ValidationError(_("该引用已处理，不能重复操作。"))
     allowed = policy.can_place_into(actor, p.column) if who == "target" else \
         policy.can_edit_resource(actor, p.resource)
     if not allowed:
         audit.record(actor, None, None, "placement.decide", p, outcome="denied")
-        raise PermissionDenied("您无权处理该引用。")
+        raise PermissionDenied(_("您无权处理该引用。"))
     p.state = Placement.LIVE if accept else Placement.REFUSED
     p.decided_by = actor
     p.save(update_fields=["state", "decided_by", "updated_at"])
@@ -216,7 +218,7 @@ def can_manage_placement(actor, p: Placement) -> bool:
 def withdraw_placement(actor, p: Placement) -> Placement:
     if not can_manage_placement(actor, p):
         audit.record(actor, None, None, "placement.withdraw", p, outcome="denied")
-        raise PermissionDenied("您无权撤下该引用。")
+        raise PermissionDenied(_("您无权撤下该引用。"))
     p.state = Placement.WITHDRAWN
     p.save(update_fields=["state", "updated_at"])
     _event("placement.withdrawn", p.resource, **_placement_payload(p))
@@ -228,7 +230,7 @@ def withdraw_placement(actor, p: Placement) -> Placement:
 def update_placement(actor, p: Placement, *, pinned=None, sort_order=None) -> Placement:
     if not policy.can_place_into(actor, p.column):
         audit.record(actor, None, None, "placement.update", p, outcome="denied")
-        raise PermissionDenied("您无权调整该栏目。")
+        raise PermissionDenied(_("您无权调整该栏目。"))
     if pinned is not None:
         p.pinned = pinned
     if sort_order is not None:

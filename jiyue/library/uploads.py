@@ -7,6 +7,7 @@ import os
 import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 # Extensions whose content we can recognise by magic bytes, and what they must look like.
 MAGIC = {
@@ -29,12 +30,14 @@ def validate_upload(f) -> None:
     size = getattr(f, "size", None)
     limit = settings.JIYUE_MAX_UPLOAD_BYTES
     if size is not None and size > limit:
-        raise ValidationError(f"文件过大：{size / 1048576:.1f} MB，上限为 {limit / 1048576:.0f} MB。",
+        raise ValidationError(_("文件过大：%(size).1f MB，上限为 %(limit).0f MB。")
+                              % {"size": size / 1048576, "limit": limit / 1048576},
                               code="file_too_large")
     ext = os.path.splitext(getattr(f, "name", "") or "")[1].lower().lstrip(".")
     allowed = set(settings.WAGTAILDOCS_EXTENSIONS)
     if ext not in allowed:
-        raise ValidationError(f"不支持的文件类型“.{ext}”，允许：{'、'.join(sorted(allowed))}。",
+        raise ValidationError(_("不支持的文件类型“.%(ext)s”，允许：%(allowed)s。")
+                              % {"ext": ext, "allowed": _("、").join(sorted(allowed))},
                               code="file_type")
     if hasattr(f, "seek"):
         f.seek(0)
@@ -44,9 +47,10 @@ def validate_upload(f) -> None:
     kind = filetype.guess(head)
     mime = kind.mime if kind else None
     if mime in DANGEROUS:
-        raise ValidationError("文件内容为可执行程序，不允许上传。", code="file_type")
+        raise ValidationError(_("文件内容为可执行程序，不允许上传。"), code="file_type")
     if ext in MAGIC and mime not in MAGIC[ext]:
-        raise ValidationError(f"文件内容与扩展名“.{ext}”不符，请检查文件。", code="file_mismatch")
+        raise ValidationError(_("文件内容与扩展名“.%(ext)s”不符，请检查文件。") % {"ext": ext},
+                              code="file_mismatch")
     if ext in TEXT:
         try:
             head.decode("utf-8")
@@ -54,4 +58,4 @@ def validate_upload(f) -> None:
             try:
                 head.decode("gb18030")
             except UnicodeDecodeError:
-                raise ValidationError("文本文件须为 UTF-8 或 GB18030 编码。", code="file_encoding")
+                raise ValidationError(_("文本文件须为 UTF-8 或 GB18030 编码。"), code="file_encoding")

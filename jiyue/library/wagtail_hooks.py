@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.filters import WagtailFilterSet
@@ -56,9 +57,9 @@ class ResourceForm(WagtailAdminModelForm):
     (`after_create_snippet` / `after_edit_snippet` below)."""
 
     place_in = forms.ModelMultipleChoiceField(
-        label="放置到栏目", required=False, queryset=None,
-        help_text="保存后放入所选栏目（可多选）；信息资源发布后即在这些栏目中显示。"
-                  "其他单位站点的栏目将作为推送，由对方编辑接收。")
+        label=_("放置到栏目"), required=False, queryset=None,
+        help_text=_("保存后放入所选栏目（可多选）；信息资源发布后即在这些栏目中显示。"
+                    "其他单位站点的栏目将作为推送，由对方编辑接收。"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -124,9 +125,9 @@ class ResourceFilterSet(WagtailFilterSet):
     resources of other organisations offered for reuse) on request."""
 
     scope = django_filters.ChoiceFilter(
-        label="范围", method="filter_scope", empty_label="全部可见",
-        choices=[("own", "本单位"), ("placed", "本站点引用的"), ("shared", "可引用的共享资源")])
-    live = django_filters.BooleanFilter(label="已发布")
+        label=_("范围"), method="filter_scope", empty_label=_("全部可见"),
+        choices=[("own", _("本单位")), ("placed", _("本站点引用的")), ("shared", _("可引用的共享资源"))])
+    live = django_filters.BooleanFilter(label=_("已发布"))
 
     def __init__(self, data=None, *args, **kwargs):
         if data is not None and "scope" not in data:
@@ -148,9 +149,9 @@ class ResourceFilterSet(WagtailFilterSet):
 
 
 class ResourceViewSet(SnippetViewSet):
-    list_display = ["title", TableColumn("global_id", label="标识"),
-                    TableColumn("organisation", label="所属机构"),
-                    TableColumn("index_number", label="索引号"), UpdatedAtColumn()]
+    list_display = ["title", TableColumn("global_id", label=_("标识")),
+                    TableColumn("organisation", label=_("所属机构")),
+                    TableColumn("index_number", label=_("索引号")), UpdatedAtColumn()]
     search_fields = ["title", "index_number", "keywords"]
     # database filtering over the scoped queryset (the search backend cannot apply the scope);
     # Chinese full-text search across sites comes with the search issue
@@ -180,7 +181,7 @@ ICONS = {"article": "doc-full-inverse", "policy": "doc-full", "interpretation": 
 
 
 class LibraryGroup(SnippetViewSetGroup):
-    menu_label = "信息资源库"
+    menu_label = _("信息资源库")
     menu_icon = "folder-open-inverse"
     menu_order = 150
     items = tuple(_viewset_for(m) for m in resource_models())
@@ -210,7 +211,7 @@ class _GrantedMenuItem(MenuItem):
 
 @hooks.register("register_admin_menu_item")
 def placement_menu_item():
-    return _GrantedMenuItem("引用管理", reverse("jiyue_placements"), icon_name="link", order=160)
+    return _GrantedMenuItem(_("引用管理"), reverse("jiyue_placements"), icon_name="link", order=160)
 
 
 class ClassificationPermissions(ModelPermissionPolicy):
@@ -231,7 +232,7 @@ register_permission_policy(Classification, ClassificationPermissions(Classificat
 class ClassificationViewSet(ModelViewSet):
     model = Classification
     icon = "tag"
-    menu_label = "分类词表"
+    menu_label = _("分类词表")
     add_to_admin_menu = True
     menu_order = 880
     form_fields = ["scheme", "name", "parent", "sort_order"]

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PlatformConfig(AppConfig):
     name = "jiyue.platform"
     label = "platform"
-    verbose_name = "站点与栏目"
+    verbose_name = _("站点与栏目")

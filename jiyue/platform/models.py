@@ -159,7 +159,10 @@ class SiteHome(Page):
 class Column(Page):
     """A column (栏目) of a site: a node of its column tree."""
 
-    TYPES = [(t, t) for t in ("信息发布", "解读回应", "办事服务", "互动交流", "信息公开", "专题", "外链")]
+    # The stored values are the Chinese names themselves (compared against in code and data).
+    TYPES = [("信息发布", _("信息发布")), ("解读回应", _("解读回应")), ("办事服务", _("办事服务")),
+             ("互动交流", _("互动交流")), ("信息公开", _("信息公开")), ("专题", _("专题")),
+             ("外链", _("外链"))]
     INTERVALS = [("news", _("动态类（14 天）")), ("policy", _("通知公告、政策文件类（183 天）")),
                  ("none", _("不要求更新"))]
     INTERVAL_DAYS = {"news": 14, "policy": 183, "none": None}
@@ -198,7 +201,7 @@ class Column(Page):
 
     def get_admin_display_title(self):
         title = super().get_admin_display_title()
-        return f"{title}（空栏目）" if self.is_empty() else title
+        return _("%(title)s（空栏目）") % {"title": title} if self.is_empty() else title
 
     @property
     def expected_days(self):

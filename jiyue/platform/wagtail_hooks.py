@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column as TableColumn
@@ -82,8 +83,8 @@ Site.base_form_class = SiteForm
 class SiteViewSet(ScopedViewSetMixin, ModelViewSet):
     model = Site
     icon = "site"
-    menu_label = "站点"
-    list_display = ["name", "code", "domain", TableColumn("organisation", label="主办机构"),
+    menu_label = _("站点")
+    list_display = ["name", "code", "domain", TableColumn("organisation", label=_("主办机构")),
                     "state"]
     search_fields = ["name", "code", "domain"]
     panels = Site.panels
@@ -104,7 +105,7 @@ class SiteViewSet(ScopedViewSetMixin, ModelViewSet):
 class OrganisationViewSet(ScopedViewSetMixin, ModelViewSet):
     model = Organisation
     icon = "group"
-    menu_label = "机构"
+    menu_label = _("机构")
     list_display = ["name", "short_name", "code", "kind"]
     search_fields = ["name", "short_name"]
     panels = Organisation.panels
@@ -122,7 +123,7 @@ class OrganisationViewSet(ScopedViewSetMixin, ModelViewSet):
 
 
 class PlatformGroup(ModelViewSetGroup):
-    menu_label = "站点管理"
+    menu_label = _("站点管理")
     menu_icon = "site"
     menu_order = 120
     items = (SiteViewSet, OrganisationViewSet)

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReviewConfig(AppConfig):
     name = "jiyue.review"
     label = "review"
-    verbose_name = "审核流程"
+    verbose_name = _("审核流程")

@@ -10,6 +10,7 @@ def publish_on_approval(workflow_state, user=None):
     (so that they get no 发布 button to skip the review); jiyue checks instead that the approver
     may publish this resource (the final level's reviewer, a publisher or the site admin)."""
     from django.core.exceptions import PermissionDenied
+    from django.utils.translation import gettext as _
     from wagtail.workflows import publish_workflow_state
 
     from jiyue.accounts import policy
@@ -19,7 +20,7 @@ def publish_on_approval(workflow_state, user=None):
     if not isinstance(obj, Resource):
         return publish_workflow_state(workflow_state, user=user)
     if user is not None and not policy.can_publish_resource(user, obj):
-        raise PermissionDenied("审核通过后发布须由终审人员、发布员或站点管理员完成。")
+        raise PermissionDenied(_("审核通过后发布须由终审人员、发布员或站点管理员完成。"))
     from wagtail.actions.publish_revision import PublishRevisionAction
 
     PublishRevisionAction(obj.get_latest_revision(), user=user).execute(skip_permission_checks=True)

@@ -15,13 +15,13 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import Task, TaskState, Workflow
 
-LEVEL_NAMES = {1: "初审", 2: "复审", 3: "终审", 4: "四审", 5: "五审"}
+LEVEL_NAMES = {1: _("初审"), 2: _("复审"), 3: _("终审"), 4: _("四审"), 5: _("五审")}
 
 
 def level_name(level: int, levels: int) -> str:
     if level == levels and levels >= 2:
-        return "终审"
-    return LEVEL_NAMES.get(level, f"第{level}级审核")
+        return str(_("终审"))
+    return str(LEVEL_NAMES.get(level) or _("第%(level)s级审核") % {"level": level})
 
 
 class ReviewPolicy(models.Model):
@@ -45,7 +45,7 @@ class ReviewPolicy(models.Model):
 
     def __str__(self):
         scope = self.column or self.site or self.organisation
-        return f"{scope}：{self.levels} 级审核"
+        return _("%(scope)s：%(levels)s 级审核") % {"scope": scope, "levels": self.levels}
 
     def save(self, *args, **kwargs):
         """Saving a policy keeps its Wagtail workflow in step (levels, 保密审查)."""
@@ -122,14 +122,14 @@ class ReviewTask(Task):
             audit.record(user, None, None, f"review.{action_name}", obj, outcome="denied")
             from django.core.exceptions import PermissionDenied
 
-            raise PermissionDenied("您不是该级审核员。")
+            raise PermissionDenied(_("您不是该级审核员。"))
         secrecy = bool(kwargs.pop("secrecy_confirmed", False))
         if action_name == "approve" and self.secrecy_check and not secrecy:
             audit.record(user, obj.organisation, None, "review.approve", obj, outcome="failure",
                          level=self.level, reason="secrecy check not confirmed")
             from django.core.exceptions import ValidationError
 
-            raise ValidationError("发布前须确认已完成保密审查。")
+            raise ValidationError(_("发布前须确认已完成保密审查。"))
         super().on_action(task_state, user, action_name, **kwargs)
         audit.record(user, obj.organisation, None, f"review.{action_name}", obj,
                      level=self.level, comment=kwargs.get("comment") or "",

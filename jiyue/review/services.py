@@ -3,7 +3,10 @@ step with review policies."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
 from wagtail.models import Workflow, WorkflowTask
 
 from .models import ReviewPolicy, ReviewTask, level_name
@@ -12,15 +15,19 @@ from .models import ReviewPolicy, ReviewTask, level_name
 @transaction.atomic
 def sync_workflow(policy: ReviewPolicy) -> Workflow:
     scope = policy.column or policy.site or policy.organisation
-    name = f"{scope}审核流程（{policy.levels}级）"[:255]
+    # Stored names (tasks are found again by name): always in the platform's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        name = (_("%(scope)s审核流程（%(levels)s级）") % {"scope": scope, "levels": policy.levels})[:255]
+        task_names = [
+            (_("%(scope)s·%(level)s") % {"scope": scope, "level": level_name(level, policy.levels)})[:255]
+            for level in range(1, policy.levels + 1)]
     wf = policy.workflow or Workflow.objects.create(name=name, active=True)
     if wf.name != name:
         wf.name = name
         wf.save(update_fields=["name"])
     tasks = []
-    for level in range(1, policy.levels + 1):
+    for level, task_name in enumerate(task_names, 1):
         secrecy = policy.secrecy_check and level == policy.levels
-        task_name = f"{scope}·{level_name(level, policy.levels)}"[:255]
         task = ReviewTask.objects.filter(name=task_name, level=level).first() \
             or ReviewTask.objects.create(name=task_name, level=level, secrecy_check=secrecy)
         if task.secrecy_check != secrecy:

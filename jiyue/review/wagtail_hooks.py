@@ -5,6 +5,7 @@ granted in 人员授权 (role 审核员, with its level)."""
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel
@@ -68,7 +69,7 @@ ReviewPolicy.base_form_class = ReviewPolicyForm
 class ReviewPolicyViewSet(ScopedViewSetMixin, ModelViewSet):
     model = ReviewPolicy
     icon = "tasks"
-    menu_label = "审核策略"
+    menu_label = _("审核策略")
     add_to_admin_menu = True
     menu_order = 170
     panels = [FieldPanel("organisation"), FieldPanel("site"), FieldPanel("column"),

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connections
+from django.utils.translation import gettext
 
 
 def dual_stack_available() -> bool:
@@ -23,15 +24,17 @@ def dual_stack_available() -> bool:
 
 
 class Command(BaseCommand):
-    help = "启动平台服务（管理后台与开放接口），默认同时监听 IPv4 与 IPv6。"
+    @property
+    def help(self):  # a property: argparse needs a real str, not a lazy translation
+        return gettext("启动平台服务（管理后台与开放接口），默认同时监听 IPv4 与 IPv6。")
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=None,
-                            help="监听地址；默认 :: （IPv4 与 IPv6 双栈），无 IPv6 时为 0.0.0.0")
+                            help=gettext("监听地址；默认 :: （IPv4 与 IPv6 双栈），无 IPv6 时为 0.0.0.0"))
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=1, help="HTTP 工作进程数")
+        parser.add_argument("--workers", type=int, default=1, help=gettext("HTTP 工作进程数"))
         parser.add_argument("--no-jobs", action="store_true",
-                            help="不随服务启动后台任务进程（另行运行 jiyue worker 时使用）")
+                            help=gettext("不随服务启动后台任务进程（另行运行 jiyue worker 时使用）"))
 
     def handle(self, *args, host=None, port=8000, workers=1, no_jobs=False, **options):
         from granian.constants import Interfaces
@@ -46,8 +49,9 @@ class Command(BaseCommand):
         jobs = None if no_jobs or settings.JIYUE_TASKS == "immediate" else subprocess.Popen(
             [sys.executable, "-m", "jiyue.cli", "worker"])
         shown = f"[{host}]" if ":" in host else host
-        self.stdout.write(f"jiyue 已启动：http://{shown}:{port}/admin/  接口：/api/v1/  "
-                          f"（后台任务：{settings.JIYUE_TASKS}）")
+        self.stdout.write(gettext("jiyue 已启动：http://%(host)s:%(port)s/admin/  接口：/api/v1/  "
+                                  "（后台任务：%(tasks)s）")
+                          % {"host": shown, "port": port, "tasks": settings.JIYUE_TASKS})
         try:
             Server(
                 "jiyue.wsgi:application", address=host, port=port, interface=Interfaces.WSGI,

@@ -4,14 +4,17 @@ import sys
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
-    help = "创建演示平台：省级（41 个站点）或 --city 市级（市门户、8 个部门、3 个县区门户）。可重复运行。"
+    @property
+    def help(self):  # a property: argparse needs a real str, not a lazy translation
+        return gettext("创建演示平台：省级（41 个站点）或 --city 市级（市门户、8 个部门、3 个县区门户）。可重复运行。")
 
     def add_arguments(self, parser):
-        parser.add_argument("--city", action="store_true", help="创建市级演示平台（合肥市）")
-        parser.add_argument("--serve", action="store_true", help="创建后启动服务")
+        parser.add_argument("--city", action="store_true", help=gettext("创建市级演示平台（合肥市）"))
+        parser.add_argument("--serve", action="store_true", help=gettext("创建后启动服务"))
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, city=False, serve=False, port=8000, **options):
@@ -22,9 +25,11 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         existing = Platform.objects.first()
         if existing and existing.code != key:
-            raise CommandError(f"此数据目录已是平台 {existing}；请为{'市级' if city else '省级'}演示使用另一个 JIYUE_HOME。")
+            level = gettext("市级") if city else gettext("省级")
+            raise CommandError(gettext("此数据目录已是平台 %(platform)s；请为%(level)s演示使用另一个 JIYUE_HOME。")
+                               % {"platform": existing, "level": level})
         if existing and not existing.is_demo:
-            raise CommandError("此数据目录是生产平台，不能写入演示数据。")
+            raise CommandError(gettext("此数据目录是生产平台，不能写入演示数据。"))
         last = {}
 
         def progress(done, total, label):
@@ -40,12 +45,14 @@ class Command(BaseCommand):
         result = Loader(key, progress if verbose else None).run()
         if not verbose:
             return
-        self.stdout.write(self.style.SUCCESS(f"演示平台就绪：新建信息资源 {result['created']} 条。"))
-        self.stdout.write(f"\n演示账号（密码均为 {DEMO_PASSWORD}，仅用于演示）：")
-        self.stdout.write(f"{'用户名':<22}{'姓名':<8}角色")
+        self.stdout.write(self.style.SUCCESS(
+            gettext("演示平台就绪：新建信息资源 %(count)d 条。") % {"count": result["created"]}))
+        self.stdout.write("\n" + gettext("演示账号（密码均为 %(password)s，仅用于演示）：") % {"password": DEMO_PASSWORD})
+        self.stdout.write(f"{gettext('用户名'):<22}{gettext('姓名'):<8}{gettext('角色')}")
         for row in result["accounts"][:12]:
             self.stdout.write(f"{row['username']:<24}{row['name']:<8}{row['roles']}")
         if len(result["accounts"]) > 12:
-            self.stdout.write(f"……共 {len(result['accounts'])} 个账号，完整列表：jiyue demo_accounts")
+            self.stdout.write(gettext("……共 %(count)d 个账号，完整列表：jiyue demo_accounts")
+                              % {"count": len(result["accounts"])})
         if serve:
             call_command("serve", port=port)
