@@ -61,3 +61,18 @@ def test_site_admin_edits_footer_facts_but_not_identity(client, province):
     assert site.phone == "0551-62998888"
     assert site.code == "3400000002" and site.organisation == province.orgs["czt"]
     assert client.get(f"/admin/site/edit/{province.sites['jyt'].pk}/").status_code == 404
+
+
+def test_system_admin_adds_an_organisation_under_its_parent(client, province):
+    from jiyue.platform.models import Organisation
+    from tests.conftest import credit_code
+
+    client.force_login(province.users["system_admin"])
+    r = client.post("/admin/organisation/new/", {
+        "parent": province.orgs["portal"].pk, "name": "安徽省审计厅", "short_name": "皖审",
+        "code": credit_code(9), "kind": "department", "region_code": "340000", "key": "sjt"})
+    assert r.status_code == 302, r.content.decode()[:400]
+    org = Organisation.objects.get(key="sjt")
+    assert org.get_parent() == province.orgs["portal"]
+    client.force_login(province.users["czt_site_admin"])
+    assert client.get("/admin/organisation/new/").status_code in (302, 403)

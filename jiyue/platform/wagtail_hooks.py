@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.tables import Column as TableColumn
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.permission_policies import ModelPermissionPolicy
@@ -102,13 +104,36 @@ class SiteViewSet(ScopedViewSetMixin, ModelViewSet):
             lambda u, o, v: pol.user_has_permission_for_instance(u, "delete" if v == "delete" else "change", o))
 
 
+class OrganisationForm(WagtailAdminModelForm):
+    """Organisations form a tree: a new one is created under its parent (or as a root)."""
+
+    parent = forms.ModelChoiceField(label=_("上级机构"), required=False,
+                                    queryset=Organisation.objects.order_by("path"),
+                                    help_text=_("不选则为顶级机构（如省、市人民政府）。"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            del self.fields["parent"]  # moving within the tree is a separate operation
+
+    def save(self, commit=True):
+        if self.instance.pk:
+            return super().save(commit=commit)
+        obj = super().save(commit=False)
+        parent = self.cleaned_data.get("parent")
+        return parent.add_child(instance=obj) if parent else Organisation.add_root(instance=obj)
+
+
+Organisation.base_form_class = OrganisationForm
+
+
 class OrganisationViewSet(ScopedViewSetMixin, ModelViewSet):
     model = Organisation
     icon = "group"
     menu_label = _("机构")
     list_display = ["name", "short_name", "code", "kind"]
     search_fields = ["name", "short_name"]
-    panels = Organisation.panels
+    panels = [FieldPanel("parent"), *Organisation.panels]
     copy_view_enabled = False
 
     def get_queryset(self, request):
