@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.forms import modelform_factory
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -363,6 +363,8 @@ def _api_formfield(field, **kwargs):
     from django import forms
     from wagtail.fields import RichTextField
 
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")  # an address without scheme means https
     if isinstance(field, RichTextField):
         return forms.CharField(label=field.verbose_name, required=not field.blank,
                                widget=forms.Textarea)

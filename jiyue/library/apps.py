@@ -9,3 +9,6 @@ class LibraryConfig(AppConfig):
 
     def ready(self):
         from . import signals, tasks  # noqa: F401
+        from .kinds import register_builtin
+
+        register_builtin()
