@@ -112,3 +112,21 @@ def test_pin_and_reorder(province, make_policy):
     assert Placement.objects.filter(column=col).first().resource_id == b.pk
     with pytest.raises(PermissionDenied):
         services.update_placement(province.users["jyt_editor"], pb, pinned=False)
+
+
+def test_admin_delete_confirmation_shows_where_a_resource_is_used(client, province, make_policy,
+                                                                   django_capture_on_commit_callbacks):
+    import re
+
+    from jiyue.core.worker import run_pending
+
+    with django_capture_on_commit_callbacks(execute=True):
+        doc = make_policy(publish=True)
+        services.place(province.users["portal_editor"], doc, province.column("portal", "zcwj"))
+    run_pending()  # Wagtail updates its reference index in a background job
+    client.force_login(province.users["czt_site_admin"])
+    page = client.get(f"/admin/snippets/library/policydocument/delete/{doc.pk}/").content.decode()
+    assert re.search(r"被引用了\s*2\s*次", page)
+    # the usage page lists both (as 私有引用: placements are managed in 引用管理, not as pages)
+    usage = client.get(f"/admin/snippets/library/policydocument/usage/{doc.pk}/").content.decode()
+    assert usage.count("私有引用") == 2

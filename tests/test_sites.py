@@ -76,3 +76,24 @@ def test_system_admin_adds_an_organisation_under_its_parent(client, province):
     assert org.get_parent() == province.orgs["portal"]
     client.force_login(province.users["czt_site_admin"])
     assert client.get("/admin/organisation/new/").status_code in (302, 403)
+
+
+def test_system_admin_creates_a_site_in_the_admin_with_its_columns(client, province):
+    from jiyue.platform.models import Organisation
+    from jiyue.platform.services import columns_of
+    from tests.conftest import credit_code
+
+    org = province.orgs["portal"].add_child(name="安徽省审计厅", short_name="皖审", code=credit_code(11),
+                                            kind="department", region_code="340000", key="sjt")
+    client.force_login(province.users["system_admin"])
+    r = client.post("/admin/site/new/", {
+        "name": "安徽省审计厅", "organisation": org.pk, "level": "province", "kind": "department",
+        "domain": "sjt.ah.gov.cn", "code": "3400000042", "sponsor": "安徽省审计厅", "conac": "red",
+        "state": "building", "theme": "default"})
+    assert r.status_code == 302, r.content.decode()[:400]
+    site = Site.objects.get(code="3400000042")
+    assert {"tzgg", "zcwj", "xxgk", "bsfw"} <= {c.slug for c in columns_of(site)}
+    assert client.get("/", HTTP_HOST="3400000042.localhost").status_code == 200
+    # a site administrator cannot create sites
+    client.force_login(province.users["czt_site_admin"])
+    assert client.get("/admin/site/new/").status_code in (302, 403)

@@ -9,6 +9,11 @@ class LibraryConfig(AppConfig):
 
     def ready(self):
         from . import signals, tasks  # noqa: F401
+        from wagtail.models import ReferenceIndex
+
         from .kinds import register_builtin
+        from .models import Placement
 
         register_builtin()
+        # Wagtail's usage pages and delete confirmations then show where a resource is placed.
+        ReferenceIndex.register_model(Placement)

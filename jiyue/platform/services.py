@@ -39,6 +39,13 @@ def create_site(*, organisation: Organisation, apply_template: bool = True, **fi
     site = Site(organisation=organisation, **fields)
     site.full_clean()
     site.save()
+    return provision_site(site, apply_template=apply_template)
+
+
+@transaction.atomic
+def provision_site(site: Site, apply_template: bool = True) -> Site:
+    """Give a newly saved site its home page, local hostname, standard column tree (by its
+    level and kind) and its organisation's media collection."""
     home = SiteHome(title=site.name, slug=f"site-{site.code}", live=True)
     site_root_page().add_child(instance=home)
     wsite = WagtailSite.objects.create(hostname=site.local_hostname, port=80, root_page=home,
@@ -48,7 +55,7 @@ def create_site(*, organisation: Organisation, apply_template: bool = True, **fi
     site.save(update_fields=["home", "wagtail_site"])
     if apply_template:
         _add_columns(home, column_template(site.level, site.kind))
-    org_collection(organisation)
+    org_collection(site.organisation)
     outbox.emit("site.created", "site", site.code, {"site": site.code, "name": site.name})
     return site
 

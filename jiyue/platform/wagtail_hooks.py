@@ -78,6 +78,15 @@ class SiteForm(WagtailAdminModelForm):
                 if name in self.fields:
                     self.fields[name].disabled = True
 
+    def save(self, commit=True):
+        from .services import provision_site
+
+        creating = self.instance.pk is None
+        site = super().save(commit=commit)
+        if creating and commit:
+            provision_site(site)  # home page, columns by level and kind, local hostname
+        return site
+
 
 Site.base_form_class = SiteForm
 
