@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "jiyue.library",
     "jiyue.review",
     "jiyue.api",
+    "jiyue.publishing",
+    "jiyue.web",
     "jiyue.demo",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -201,6 +203,10 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("JIYUE_STATIC_ROOT", str(JIYUE_HOME / "static")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("JIYUE_MEDIA_ROOT", str(JIYUE_HOME / "media")))
+# The published tree: public/<网站标识码>/... per site, public/_hosts/<hostname> -> ../<code>.
+JIYUE_PUBLIC_ROOT = Path(env("JIYUE_PUBLIC_ROOT", str(JIYUE_HOME / "public")))
+# Paths on a site host that belong to the application, not to the published tree.
+JIYUE_APP_PREFIXES = ("/_/", "/admin/", "/api/", "/static/", "/media/", "/documents/")
 STORAGES = {
     # Uploaded files are stored by content hash: identical uploads are kept once.
     "default": {"BACKEND": "jiyue.library.storage.ContentHashStorage"},

@@ -1,0 +1,1 @@
+"""Static-first publishing: the dependency graph, the renderer and the published file tree."""
