@@ -1,5 +1,7 @@
-"""`jiyue serve`: the admin (/admin/) and API (/api/v1/) on IPv4 and IPv6, with the embedded
-background worker and periodic scheduler started alongside as a supervised child process."""
+"""`jiyue serve`: the admin (/admin/) and API (/api/v1/) on IPv4 and IPv6, every site's
+published files (by Host header, and under /sites/<code>/; jiyue.web.static_server), with the
+embedded background worker and periodic scheduler started alongside as a supervised child
+process."""
 
 import socket
 import subprocess
@@ -50,11 +52,11 @@ class Command(BaseCommand):
             [sys.executable, "-m", "jiyue.cli", "worker"])
         shown = f"[{host}]" if ":" in host else host
         self.stdout.write(gettext("jiyue 已启动：http://%(host)s:%(port)s/admin/  接口：/api/v1/  "
-                                  "（后台任务：%(tasks)s）")
+                                  "网站：/sites/<网站标识码>/  （后台任务：%(tasks)s）")
                           % {"host": shown, "port": port, "tasks": settings.JIYUE_TASKS})
         try:
             Server(
-                "jiyue.wsgi:application", address=host, port=port, interface=Interfaces.WSGI,
+                "jiyue.wsgi:public_application", address=host, port=port, interface=Interfaces.WSGI,
                 workers=workers, blocking_threads=4,
                 static_path_route=[settings.STATIC_URL.rstrip("/"), settings.MEDIA_URL.rstrip("/")],
                 static_path_mount=[settings.STATIC_ROOT, settings.MEDIA_ROOT],
