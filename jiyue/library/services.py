@@ -26,6 +26,7 @@ class NeedsConfirmation(Exception):
 
 def _event(topic: str, resource: Resource, **payload):
     payload.setdefault("resource", resource.global_id)
+    payload.setdefault("id", resource.pk)
     payload.setdefault("kind", resource.kind)
     payload.setdefault("organisation", resource.organisation_id)
     outbox.emit(topic, "resource", resource.global_id or resource.pk, payload)
@@ -63,9 +64,14 @@ def after_unpublish(resource: Resource) -> None:
 
 
 def before_delete(resource: Resource) -> None:
-    sites = sorted({p.site.code for p in resource.placements.select_related("site")})
+    placements = sorted({(p.site.code, p.column_id)
+                         for p in resource.placements.select_related("site")})
+    related = [getattr(resource.specific, "interprets_id", None)]
     outbox.emit("resource.deleted", "resource", resource.global_id or resource.pk,
-                {"resource": resource.global_id, "sites": sites})
+                {"resource": resource.global_id, "id": resource.pk,
+                 "sites": sorted({c for c, _ in placements}),
+                 "placements": [list(p) for p in placements],
+                 "related": [r for r in related if r]})
 
 
 def _unpublish(resource: Resource, actor) -> None:

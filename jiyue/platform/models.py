@@ -92,6 +92,11 @@ class Site(models.Model):
     conac = models.CharField(_("党政机关网站标识"), max_length=5, choices=CONAC, default="red")
     state = models.CharField(_("状态"), max_length=10, choices=STATES, default=STATE_BUILDING)
     theme = models.CharField(_("主题"), max_length=40, default="default")
+    colour = models.CharField(
+        _("主色"), max_length=7, default="#9f1d20", validators=[v.validate_main_colour],
+        help_text=_("网站主色（#RRGGBB），与白色文字的对比度须不低于 4.5:1。"))
+    logo = models.ForeignKey("wagtailimages.Image", verbose_name=_("网站标志"), null=True,
+                             blank=True, on_delete=models.SET_NULL, related_name="+")
     home = models.OneToOneField("platform.SiteHome", verbose_name=_("首页"), null=True,
                                 blank=True, on_delete=models.SET_NULL, related_name="site_record")
     wagtail_site = models.OneToOneField("wagtailcore.Site", null=True, blank=True,
@@ -100,8 +105,10 @@ class Site(models.Model):
 
     panels = [
         MultiFieldPanel([FieldPanel("name"), FieldPanel("organisation"), FieldPanel("level"),
-                         FieldPanel("kind"), FieldPanel("state"), FieldPanel("theme")],
+                         FieldPanel("kind"), FieldPanel("state")],
                         heading=_("基本信息")),
+        MultiFieldPanel([FieldPanel("theme"), FieldPanel("colour"), FieldPanel("logo")],
+                        heading=_("外观")),
         MultiFieldPanel([FieldPanel("domain"), FieldPanel("cn_domain"), FieldPanel("code")],
                         heading=_("域名与标识")),
         MultiFieldPanel([FieldPanel("sponsor"), FieldPanel("operator"), FieldPanel("address"),

@@ -84,3 +84,24 @@ def validate_icp(value: str) -> None:
 def validate_police_code(value: str) -> None:
     if value and not POLICE_RE.match(value):
         raise ValidationError(_("公安机关备案号须为 14 位数字。"), code="police")
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG 2.1 contrast ratio of white text on this #RRGGBB colour."""
+    def channel(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    lum = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    return 1.05 / (lum + 0.05)
+
+
+def validate_main_colour(value: str) -> None:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value or ""):
+        raise ValidationError(_("主色须为 #RRGGBB 格式，例如 #9f1d20。"), code="colour")
+    ratio = contrast_with_white(value)
+    if ratio < 4.5:
+        raise ValidationError(
+            _("主色与白色文字的对比度为 %(ratio).1f:1，低于无障碍要求的 4.5:1，请选择更深的颜色。"),
+            code="contrast", params={"ratio": ratio})

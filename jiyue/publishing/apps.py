@@ -6,3 +6,10 @@ class PublishingConfig(AppConfig):
     name = "jiyue.publishing"
     label = "publishing"
     verbose_name = _("发布")
+
+    def ready(self):
+        from jiyue.core import outbox
+
+        from . import consumer, tasks  # noqa: F401
+
+        outbox.register("publisher", consumer.handle, consumer.TOPICS)

@@ -1,0 +1,318 @@
+"""The publishing run: plan the dirty groups of a site, render what changed, write, record.
+
+A run for one site
+1. reads the site's `Dirty` keys (rows are deleted only after the run, by id, so a key marked
+   again meanwhile survives for the next run);
+2. turns them into planner groups: each `col:<id>` with its ancestor columns, each `r:<id>`,
+   the groups of every page that shows a dirty resource (from `PageDep`), and always `home`,
+   `feed` and `sitemap`; `site` (or `--full`, or a changed theme) means every group;
+3. plans each group and renders the pages whose structure (`sig`) changed, that show a dirty
+   resource, or that are new; pages no longer planned in a group are deleted;
+4. writes each page only when its bytes changed, by rename, with .gz/.br beside it;
+5. records files, dependencies and state in short transactions.
+
+A run killed at any point leaves every file either old or new (never partial); its `Dirty`
+rows remain, so the next run redoes the work. Rendering is deterministic, so redoing it is
+harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Callable
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from jiyue.platform.models import Site
+from jiyue.web import theme as themes
+
+from . import tree
+from .models import Dirty, PageDep, PublishedFile, SiteState
+from .pages import CHUNK, SITEMAP_SMALL, Planner, SiteContext
+
+logger = logging.getLogger(__name__)
+LEASE = timedelta(minutes=10)
+FLUSH_EVERY = 500
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Stats:
+    site: str = ""
+    full: bool = False
+    planned: int = 0
+    rendered: int = 0
+    written: int = 0
+    deleted: int = 0
+    seconds: float = 0.0
+    paths_written: list[str] = field(default_factory=list)
+
+
+def owner_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def acquire(code: str, owner: str) -> bool:
+    """Take the site's publishing lease (one publisher per site across every worker)."""
+    state, _ = SiteState.objects.get_or_create(site_code=code)
+    now = timezone.now()
+    got = SiteState.objects.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now), pk=state.pk
+    ).update(lease_until=now + LEASE, lease_owner=owner)
+    if got and state.lease_owner:
+        # the previous run never released its lease: it was killed; clear its temporary files
+        tree.sweep_tmp(code)
+    return bool(got)
+
+
+def release(code: str, owner: str) -> None:
+    SiteState.objects.filter(site_code=code, lease_owner=owner).update(lease_until=None,
+                                                                       lease_owner="")
+
+
+def hostnames(site: Site) -> list[str]:
+    names = [site.domain.lower(), site.local_hostname.lower()]
+    if site.cn_domain:
+        try:
+            names.append(site.cn_domain.encode("idna").decode("ascii").lower())
+        except UnicodeError:
+            pass
+    return sorted(set(names))
+
+
+def publish_site(code: str, keys: set[str] | None = None, *, full: bool = False,
+                 progress: Progress | None = None) -> Stats:
+    started = time.monotonic()
+    keys = set(keys or ())
+    stats = Stats(site=code)
+    site = Site.objects.select_related("home").filter(code=code).first()
+    if site is None:
+        return _remove_site(code, stats)
+    state, _ = SiteState.objects.get_or_create(site_code=code)
+    version = themes.version(site.theme or "default")
+    full = full or "site" in keys or state.theme_version != version
+    stats.full = full
+    ctx = SiteContext(site)
+    planner = Planner(ctx)
+    rkeys = {k for k in keys if k.startswith("r:")}
+
+    if full:
+        groups = planner.all_groups()
+        existing = {f.path: f for f in PublishedFile.objects.filter(site_code=code)}
+    else:
+        groups = _dirty_groups(code, keys, rkeys, ctx, planner)
+        existing = {f.path: f for f in PublishedFile.objects.filter(site_code=code, group__in=groups)}
+    forced = set(PageDep.objects.filter(site_code=code, key__in=rkeys)
+                 .values_list("file_id", flat=True)) if rkeys and not full else set()
+
+    specs = []
+    for g in groups:
+        specs.extend(planner.plan(g))
+    stats.planned = len(specs)
+    planned_paths = {s.path for s in specs}
+    batch: list[tuple] = []
+    total = len(specs)
+    for done, spec in enumerate(specs, 1):
+        rec = existing.get(spec.path)
+        if not (full or spec.always or rec is None or rec.sig != spec.sig or rec.pk in forced):
+            continue
+        rendered = spec.make()
+        stats.rendered += 1
+        data = rendered.text if isinstance(rendered.text, bytes) else rendered.text.encode("utf-8")
+        dg = tree.digest(data)
+        on_disk_ok = rec is not None and rec.digest == dg and (
+            not full or tree.read(code, spec.path) == data)
+        if not on_disk_ok:
+            tree.write(code, spec.path, data)
+            stats.written += 1
+            stats.paths_written.append(spec.path)
+        for apath, source in rendered.assets.items():
+            if tree.copy_file(code, apath, source):
+                stats.written += 1
+                stats.paths_written.append(apath)
+        batch.append((spec, dg, len(data), rendered.deps | {f"a:{a}" for a in rendered.assets},
+                      rendered.assets))
+        if len(batch) >= FLUSH_EVERY:
+            _record(code, batch, existing)
+            batch = []
+        if progress and (done % 200 == 0 or done == total):
+            progress(done, total)
+    _record(code, batch, existing)
+    if progress and total == 0:
+        progress(0, 0)
+
+    # pages the planners no longer list
+    gone = [f for p, f in existing.items() if p not in planned_paths and f.group != "asset"]
+    for f in gone:
+        tree.remove(code, f.path)
+    PublishedFile.objects.filter(pk__in=[f.pk for f in gone]).delete()
+    stats.deleted += len(gone)
+    stats.deleted += _collect_assets(code)
+    if full:
+        stats.deleted += _remove_strays(code)
+    tree.link_hosts(code, hostnames(site))
+
+    stats.seconds = time.monotonic() - started
+    now = timezone.now()
+    SiteState.objects.filter(pk=state.pk).update(
+        last_run_at=now, last_rendered=stats.rendered, last_written=stats.written,
+        last_deleted=stats.deleted, last_seconds=stats.seconds, last_error="",
+        theme_version=version, **({"last_full_at": now} if full else {}))
+    return stats
+
+
+def _dirty_groups(code, keys, rkeys, ctx: SiteContext, planner: Planner) -> list[str]:
+    groups: set[str] = set()
+    for k in keys:
+        if k.startswith("col:"):
+            groups.add(k)
+            for a in ctx.ancestors(int(k[4:])):
+                groups.add(f"col:{a.id}")
+        elif k.startswith("r:"):
+            groups.add(k)
+    groups |= {"home", "feed", "sitemap"}
+    groups |= set(PublishedFile.objects.filter(site_code=code, deps__key__in=rkeys)
+                  .values_list("group", flat=True).distinct()) if rkeys else set()
+    chunk_groups = set(PublishedFile.objects.filter(site_code=code, group__startswith="sm:")
+                       .values_list("group", flat=True))
+    if planner.detail_count() > SITEMAP_SMALL:
+        if not chunk_groups:  # grown past one sitemap: write every chunk
+            groups |= {g for g in planner.all_groups() if g.startswith("sm:")}
+        groups |= {f"sm:{int(k[2:]) // CHUNK}" for k in rkeys}
+    else:
+        groups |= chunk_groups  # shrunk to one sitemap: the chunks plan nothing and go
+    order = {"static": 0, "home": 1, "feed": 2, "sitemap": 3}
+    return sorted(groups, key=lambda g: (order.get(g, 4 if g.startswith("col:") else 5), g))
+
+
+@transaction.atomic
+def _record(code: str, batch: list[tuple], existing: dict) -> None:
+    if not batch:
+        return
+    now = timezone.now()
+    paths = [spec.path for spec, *_ in batch]
+    current = {f.path: f for f in PublishedFile.objects.filter(site_code=code, path__in=paths)}
+    new, changed = [], []
+    for spec, dg, size, deps, assets in batch:
+        f = current.get(spec.path)
+        if f is None:
+            f = PublishedFile(site_code=code, path=spec.path, group=spec.group, sig=spec.sig,
+                              digest=dg, size=size, written_at=now)
+            new.append(f)
+        else:
+            if f.digest != dg:
+                f.written_at = now
+            f.group, f.sig, f.digest, f.size = spec.group, spec.sig, dg, size
+            changed.append(f)
+    PublishedFile.objects.bulk_create(new)
+    PublishedFile.objects.bulk_update(changed, ["group", "sig", "digest", "size", "written_at"])
+    current.update({f.path: f for f in new})
+    if not all(f.pk for f in new):  # backends that do not return ids from bulk inserts
+        current = {f.path: f for f in PublishedFile.objects.filter(site_code=code, path__in=paths)}
+    PageDep.objects.filter(file_id__in=[f.pk for f in current.values()]).delete()
+    deps = [PageDep(file_id=current[spec.path].pk, site_code=code, key=k)
+            for spec, dg, size, keys, assets in batch for k in sorted(keys)]
+    PageDep.objects.bulk_create(deps, batch_size=2000)
+    # attachments copied for these pages
+    apaths = sorted({a for *_, assets in batch for a in assets})
+    have = set(PublishedFile.objects.filter(site_code=code, path__in=apaths)
+               .values_list("path", flat=True))
+    PublishedFile.objects.bulk_create([
+        PublishedFile(site_code=code, path=a, group="asset", sig="", digest="", size=0,
+                      written_at=now) for a in apaths if a not in have])
+    for spec, *_ in batch:
+        existing[spec.path] = current[spec.path]
+
+
+def _collect_assets(code: str) -> int:
+    used = PageDep.objects.filter(site_code=code, key__startswith="a:").values_list("key", flat=True)
+    used = {k[2:] for k in used}
+    unused = [f for f in PublishedFile.objects.filter(site_code=code, group="asset")
+              if f.path not in used]
+    for f in unused:
+        tree.remove(code, f.path)
+    PublishedFile.objects.filter(pk__in=[f.pk for f in unused]).delete()
+    return len(unused)
+
+
+def _remove_strays(code: str) -> int:
+    known = set(PublishedFile.objects.filter(site_code=code).values_list("path", flat=True))
+    n = 0
+    for path in tree.walk(code) - known:
+        tree.remove(code, path)
+        n += 1
+    return n
+
+
+def _remove_site(code: str, stats: Stats) -> Stats:
+    import shutil
+
+    shutil.rmtree(tree.site_dir(code), ignore_errors=True)
+    hosts = tree.root() / "_hosts"
+    if hosts.is_dir():
+        for link in hosts.iterdir():
+            if link.is_symlink() and os.readlink(link) == f"../{code}":
+                link.unlink()
+    PublishedFile.objects.filter(site_code=code).delete()
+    SiteState.objects.filter(site_code=code).delete()
+    return stats
+
+
+# --- the queue ---------------------------------------------------------------------------
+
+def mark(site_code: str, *keys: str) -> None:
+    Dirty.objects.bulk_create([Dirty(site_code=site_code, key=k) for k in keys])
+
+
+def pending_sites() -> list[str]:
+    return sorted(set(Dirty.objects.values_list("site_code", flat=True)))
+
+
+def run_pending(site_code: str | None = None, progress: Progress | None = None) -> list[Stats]:
+    """Publish every site with waiting work (the background job calls this)."""
+    out = []
+    owner = owner_name()
+    for code in ([site_code] if site_code else pending_sites()):
+        if not acquire(code, owner):
+            continue  # another worker is publishing this site; it will see our rows next
+        try:
+            rows = list(Dirty.objects.filter(site_code=code).values_list("id", "key"))
+            if not rows:
+                continue
+            keys = {k for _, k in rows}
+            stats = publish_site(code, keys, full="site" in keys, progress=progress)
+            Dirty.objects.filter(id__in=[i for i, _ in rows]).delete()
+            out.append(stats)
+        except Exception as exc:
+            logger.exception("publishing site %s failed", code)
+            SiteState.objects.filter(site_code=code).update(last_error=repr(exc)[:2000])
+            raise
+        finally:
+            release(code, owner)
+    return out
+
+
+def run_full(site_code: str | None = None, progress: Progress | None = None) -> list[Stats]:
+    out = []
+    owner = owner_name()
+    codes = [site_code] if site_code else list(Site.objects.order_by("code")
+                                                .values_list("code", flat=True))
+    for code in codes:
+        if not acquire(code, owner):
+            raise RuntimeError(f"site {code} is being published by another process")
+        try:
+            rows = list(Dirty.objects.filter(site_code=code).values_list("id", flat=True))
+            out.append(publish_site(code, full=True, progress=progress))
+            Dirty.objects.filter(id__in=rows).delete()
+        finally:
+            release(code, owner)
+    return out

@@ -1,0 +1,86 @@
+"""Themes: Jinja2 templates and local assets, shared by the publisher and the dynamic pages.
+
+A theme is a directory `themes/<name>/` with `templates/` (Jinja2) and `assets/` (copied into
+every site that uses it, under `assets/`, with a content hash in each file name so browsers may
+cache them for a long time). Templates run with no database access: the publisher (or a
+dynamic view) hands them plain data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
+
+THEMES = Path(__file__).resolve().parent / "themes"
+
+
+def available() -> list[str]:
+    return sorted(p.name for p in THEMES.iterdir() if (p / "templates").is_dir())
+
+
+def _dir(name: str) -> Path:
+    path = THEMES / name
+    if not (path / "templates").is_dir():
+        path = THEMES / "default"
+    return path
+
+
+@lru_cache(maxsize=8)
+def environment(name: str = "default") -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_dir(name) / "templates")),
+        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True, lstrip_blocks=True, auto_reload=False,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)
+    env.globals["asset"] = lambda root, file: root + "assets/" + asset_names(name)[file]
+    return env
+
+
+def render(theme: str, template: str, context: dict) -> str:
+    with translation.override("zh-hans"):
+        return environment(theme).get_template(template).render(context)
+
+
+@lru_cache(maxsize=8)
+def assets(name: str = "default") -> dict[str, bytes]:
+    """The theme's asset files under their published (hashed) names."""
+    out = {}
+    base = _dir(name) / "assets"
+    for path in sorted(base.rglob("*")):
+        if path.is_file():
+            out[asset_names(name)[path.relative_to(base).as_posix()]] = path.read_bytes()
+    return out
+
+
+@lru_cache(maxsize=8)
+def asset_names(name: str = "default") -> dict[str, str]:
+    """Source name → published name with a content hash: `site.css` → `site.1a2b3c4d.css`."""
+    base = _dir(name) / "assets"
+    names = {}
+    for path in sorted(base.rglob("*")):
+        if path.is_file():
+            rel = path.relative_to(base).as_posix()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+            stem, dot, ext = rel.rpartition(".")
+            names[rel] = f"{stem}.{digest}.{ext}" if dot else f"{rel}.{digest}"
+    return names
+
+
+@lru_cache(maxsize=8)
+def version(name: str = "default") -> str:
+    """A digest of the whole theme: when it changes, the sites that use it are rebuilt."""
+    h = hashlib.sha256()
+    base = _dir(name)
+    for path in sorted(base.rglob("*")):
+        if path.is_file():
+            h.update(path.relative_to(base).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
