@@ -65,13 +65,30 @@ def acquire(code: str, owner: str) -> bool:
     """Take the site's publishing lease (one publisher per site across every worker)."""
     state, _ = SiteState.objects.get_or_create(site_code=code)
     now = timezone.now()
-    got = SiteState.objects.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now), pk=state.pk
-    ).update(lease_until=now + LEASE, lease_owner=owner)
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    if state.lease_owner and _dead(state.lease_owner):
+        free |= Q(lease_owner=state.lease_owner)  # its holder on this machine was killed
+    got = SiteState.objects.filter(free, pk=state.pk).update(lease_until=now + LEASE,
+                                                             lease_owner=owner)
     if got and state.lease_owner:
         # the previous run never released its lease: it was killed; clear its temporary files
         tree.sweep_tmp(code)
     return bool(got)
+
+
+def _dead(owner: str) -> bool:
+    """A lease holder on this machine whose process is gone."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def release(code: str, owner: str) -> None:
