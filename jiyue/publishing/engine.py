@@ -161,8 +161,11 @@ def publish_site(code: str, keys: set[str] | None = None, *, full: bool = False,
         if len(batch) >= FLUSH_EVERY:
             _record(code, batch, existing)
             batch = []
-        if progress and (done % 200 == 0 or done == total):
-            progress(done, total)
+        if done % 200 == 0 or done == total:
+            if progress:
+                progress(done, total)
+            if total > 1000:  # the admin shows the progress of long runs
+                SiteState.objects.filter(pk=state.pk).update(progress_done=done, progress_total=total)
     _record(code, batch, existing)
     if progress and total == 0:
         progress(0, 0)

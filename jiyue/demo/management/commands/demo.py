@@ -1,5 +1,6 @@
 """`jiyue demo [--city]`: build the demo province (or city platform) on the embedded defaults."""
 
+import os
 import sys
 
 from django.core.management import call_command
@@ -43,6 +44,9 @@ class Command(BaseCommand):
 
         verbose = options.get("verbosity", 1) > 0
         result = Loader(key, progress if verbose else None).run()
+        # publish every site now (a full build writes only what changed on a rerun)
+        call_command("publish", "--full", no_progress=not verbose, verbosity=0,
+                     stdout=open(os.devnull, "w"))
         if not verbose:
             return
         self.stdout.write(self.style.SUCCESS(
@@ -54,5 +58,13 @@ class Command(BaseCommand):
         if len(result["accounts"]) > 12:
             self.stdout.write(gettext("……共 %(count)d 个账号，完整列表：jiyue demo_accounts")
                               % {"count": len(result["accounts"])})
+        from jiyue.platform.models import Site
+
+        portal = Site.objects.filter(kind="portal").order_by("code").first()
+        if portal:
+            self.stdout.write("\n" + gettext("公众网站（已发布为静态页面）：http://%(host)s:%(port)s/ "
+                                             "或 http://localhost:%(port)s/sites/%(code)s/")
+                              % {"host": portal.local_hostname, "port": port, "code": portal.code})
+            self.stdout.write(gettext("管理后台：http://localhost:%(port)s/admin/") % {"port": port})
         if serve:
             call_command("serve", port=port)
