@@ -1,0 +1,211 @@
+"""Published pages in Chromium: zero axe-core violations (WCAG 2.1 AA) on every page type of
+the portal and a department site, keyboard use, the 关怀版 (elder mode) switch, 360 px
+screens, no external requests, and pages that work without JavaScript."""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.publishing_util import make_article, make_guide, publish
+from tests.test_browser import browser  # noqa: F401  (the Chromium fixture)
+
+pytestmark = [pytest.mark.browser]
+AXE = os.environ.get("JIYUE_AXE_JS", str(Path(__file__).resolve().parent.parent
+                                         / ".cache/axe-core-4.11.0/axe.min.js"))
+PORTAL, CZT = "3400000001", "3400000002"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def demo_pages(province, make_policy, settings, tmp_path):
+    """A published province with every kind of page, served over HTTP from the files alone."""
+    from django.core.files.images import ImageFile
+    from PIL import Image as PILImage
+    from wagtail.documents.models import Document
+    from wagtail.images.models import Image
+
+    from jiyue.library import services
+    from jiyue.library.models import FileResource, ImageResource, Interpretation, LinkResource
+
+    settings.JIYUE_PUBLIC_ROOT = tmp_path / "public"
+    settings.JIYUE_OUTBOX_LAG_SECONDS = 0
+    settings.JIYUE_PUBLISH_AUTORUN = False
+    ids = {}
+    for org in ("czt", "portal"):
+        doc = make_policy(org=org, publish=True, title=f"关于进一步优化营商环境的若干措施（{org}）",
+                          place=("zcwj", "fdzdgk"), doc_number="皖政〔2026〕8号" if org == "portal" else "皖财〔2026〕12号",
+                          summary="从市场准入、政务服务等方面提出二十条措施。", keywords="营商环境,政务服务")
+        interp = Interpretation(organisation=province.orgs[org], title="图解：优化营商环境二十条",
+                                interprets=doc, body="<p>一图读懂。</p>", live=False)
+        interp.save()
+        rev = interp.save_revision()
+        services.attach(interp, province.column(org, "zcjd"))
+        rev.publish()
+        art = None
+        for i in range(25):
+            art = make_article(province, org=org, title=f"第{i + 1}期政务动态：基层调研与服务改进",
+                               summary="工作组深入一线调研，听取群众意见。")
+        make_article(province, org=org, title="关于2026年元旦放假安排的通知", place=("tzgg",))
+        guide = make_guide(province, org=org, place=("bsfw",))
+        buf = io.BytesIO()
+        PILImage.new("RGB", (800, 500), (30, 90, 160)).save(buf, "PNG")
+        img = Image.objects.create(title="调研现场", file=ImageFile(buf, name=f"{org}.png"))
+        pic = ImageResource(organisation=province.orgs[org], title="调研现场图片", image=img,
+                            alt="工作人员在服务大厅为群众办理业务", live=False)
+        pic.save()
+        rev = pic.save_revision()
+        services.attach(pic, province.column(org, "tpxw"))
+        rev.publish()
+        d = Document.objects.create(title="政府采购投诉书格式", file=__import__(
+            "django.core.files.base", fromlist=["ContentFile"]).ContentFile(b"%PDF-1.4 demo", name="ts.pdf"))
+        f = FileResource(organisation=province.orgs[org], title="政府采购投诉书格式", document=d, live=False)
+        f.save()
+        rev = f.save_revision()
+        services.attach(f, province.column(org, "wjxz"))
+        rev.publish()
+        link = LinkResource(organisation=province.orgs[org], title="安徽政务服务网",
+                            url="https://www.ahzwfw.gov.cn/", live=False)
+        link.save()
+        rev = link.save_revision()
+        services.attach(link, province.column(org, "yqlj"))
+        rev.publish()
+        ids[org] = {"policy": doc.pk, "article": art.pk, "guide": guide.pk,
+                    "interpretation": interp.pk, "image": pic.pk, "file": f.pk}
+    publish()
+    handler = functools.partial(_Quiet, directory=str(settings.JIYUE_PUBLIC_ROOT))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", ids
+    server.shutdown()
+
+
+def _page_paths(ids):
+    return {"home": "index.html", "column": "bmdt/", "column-archive": "bmdt/list-1.html",
+            "policy-list": "zcwj/", "directory": "xxgk/", "directory-column": "xxgk/fdzdgk/",
+            "cards": "tpxw/", "guides": "bsfw/", "article": f"content/{ids['article']}.html",
+            "policy": f"content/{ids['policy']}.html", "guide": f"content/{ids['guide']}.html",
+            "interpretation": f"content/{ids['interpretation']}.html",
+            "image": f"content/{ids['image']}.html", "file": f"content/{ids['file']}.html",
+            "map": "map/", "search": "search/", "404": "404.html"}
+
+
+def _axe(page):
+    if not os.path.exists(AXE):
+        pytest.skip("axe-core is not available (scripts/test fetches it from npm)")
+    page.add_script_tag(path=AXE)
+    result = page.evaluate("async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+                           WCAG)
+    return [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
+
+
+def test_every_page_type_has_no_accessibility_violations(browser, demo_pages):
+    base, ids = demo_pages
+    page = browser.new_page()
+    failures = {}
+    for org, code in (("portal", PORTAL), ("czt", CZT)):
+        for name, path in _page_paths(ids[org]).items():
+            page.goto(f"{base}/{code}/{path}")
+            violations = _axe(page)
+            if violations:
+                failures[f"{org}:{name}"] = violations
+        # the same pages in 关怀版
+        page.goto(f"{base}/{code}/index.html")
+        page.evaluate("localStorage.setItem('jiyue-elder', '1')")
+        for name in ("home", "article", "directory", "guide"):
+            page.goto(f"{base}/{code}/{_page_paths(ids[org])[name]}")
+            assert page.evaluate("document.documentElement.classList.contains('elder')")
+            violations = _axe(page)
+            if violations:
+                failures[f"{org}:{name}:elder"] = violations
+        page.evaluate("localStorage.removeItem('jiyue-elder')")
+    assert not failures, failures
+
+
+def test_keyboard_reaches_content_and_switches_elder_mode(browser, demo_pages):
+    base, ids = demo_pages
+    page = browser.new_page()
+    page.goto(f"{base}/{CZT}/index.html")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "跳到主要内容"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#main"
+    assert page.evaluate("document.activeElement.id") == "main"
+    # from the top of the page, Tab on to the 关怀版 switch and press it with the keyboard
+    page.goto(f"{base}/{CZT}/index.html")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.hasAttribute('data-elder-toggle')"):
+            break
+    else:
+        raise AssertionError("the 关怀版 switch is not reachable by keyboard")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.documentElement.classList.contains('elder')")
+    assert page.get_attribute("[data-elder-toggle]", "aria-pressed") == "true"
+    # the choice is kept on the next page
+    page.goto(f"{base}/{CZT}/content/{ids['czt']['article']}.html")
+    metrics = page.evaluate("""() => {
+      const px = (el, p) => parseFloat(getComputedStyle(el)[p]);
+      const body = document.querySelector('.rich p') || document.querySelector('main p');
+      const h1 = document.querySelector('h1');
+      const targets = [...document.querySelectorAll('main a, nav a, header button:not([hidden]), footer a')]
+        .filter(a => a.offsetParent !== null).map(a => a.getBoundingClientRect())
+        .map(r => [r.width, r.height]);
+      const anim = [...document.querySelectorAll('*')].some(e => {
+        const s = getComputedStyle(e);
+        return (s.animationName !== 'none' && parseFloat(s.animationDuration) > 0) ||
+               parseFloat(s.transitionDuration) > 0; });
+      return {elder: document.documentElement.classList.contains('elder'),
+              body: px(body, 'fontSize'), h1: px(h1, 'fontSize'),
+              line: px(body, 'lineHeight') / px(body, 'fontSize'),
+              targets, anim, speech: !!document.querySelector('[data-read-aloud]')};
+    }""")
+    assert metrics["elder"]
+    assert metrics["body"] >= 24  # 18 pt
+    assert metrics["h1"] >= 40  # 30 pt
+    assert metrics["line"] >= 1.3
+    small = [t for t in metrics["targets"] if t[0] < 60 or t[1] < 60]
+    assert not small, small[:5]
+    assert not metrics["anim"] and metrics["speech"]
+    # and can be switched off again
+    page.click("[data-elder-toggle]")
+    page.reload()
+    assert not page.evaluate("document.documentElement.classList.contains('elder')")
+
+
+def test_narrow_screens_local_resources_and_no_javascript(browser, demo_pages):
+    base, ids = demo_pages
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    for name, path in _page_paths(ids["czt"]).items():
+        page.goto(f"{base}/{CZT}/{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, (name, width)
+    outside = [u for u in requests if not u.startswith(base)]
+    assert not outside, outside[:5]
+    context.close()
+    # without JavaScript every page still shows its content and navigation
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{base}/{CZT}/index.html")
+    assert page.locator("nav.mainnav a").count() >= 10
+    page.click("nav.mainnav >> text=政策文件")
+    assert page.locator("h1").inner_text() == "政策文件"
+    page.click("table.doc-table a")
+    assert "营商环境" in page.locator("h1").inner_text()
+    assert page.locator("table.meta-table").is_visible()
+    context.close()
