@@ -94,6 +94,29 @@ class Actions:
             r.title = f"{r.title.split('（')[0]}（修订{self.rng.randint(1, 99)}）"
             r.save_revision().publish()
 
+    def create_image(self):
+        """An image resource: its picture is copied into the site's files/ and removed with it."""
+        import io
+
+        from django.core.files.images import ImageFile
+        from PIL import Image as PILImage
+        from wagtail.images.models import Image
+
+        from jiyue.library import services
+        from jiyue.library.models import ImageResource
+
+        site = self.rng.choice(SITES)
+        self.n += 1
+        buf = io.BytesIO()
+        PILImage.new("RGB", (40, 30), (self.rng.randrange(256), 80, 120)).save(buf, "PNG")
+        img = Image.objects.create(title=f"图{self.n}", file=ImageFile(buf, name=f"p{self.n}.png"))
+        pic = ImageResource(organisation=self.p.orgs[site], title=f"图片{self.n}号", image=img,
+                            alt="现场照片", live=False)
+        pic.save()
+        rev = pic.save_revision()
+        services.attach(pic, self.p.column(site, self.rng.choice(["tpxw", "bmdt"])))
+        rev.publish()
+
     def edit_linked(self):
         """Edit a policy or an interpretation: pages of the other one (on any site) follow."""
         from jiyue.library.models import Resource
@@ -178,7 +201,7 @@ class Actions:
         site.save()
 
     WEIGHTS = {"create": 10, "create_policy_with_interpretation": 3, "edit": 6, "place": 5,
-               "edit_linked": 3,
+               "edit_linked": 3, "create_image": 2,
                "withdraw_placement": 3, "withdraw": 2, "republish": 2, "pin": 2, "delete": 1,
                "rename_column": 1, "move_column": 1, "site_setting": 1}
 

@@ -131,12 +131,11 @@ def publish_site(code: str, keys: set[str] | None = None, *, full: bool = False,
     forced = set(PageDep.objects.filter(site_code=code, key__in=rkeys)
                  .values_list("file_id", flat=True)) if rkeys and not full else set()
 
-    specs = []
-    for g in groups:
-        specs.extend(planner.plan(g))
+    specs = planner.plan_all(groups)
     stats.planned = len(specs)
     planned_paths = {s.path for s in specs}
     batch: list[tuple] = []
+    released: set[str] = set()  # attachments some page stopped using: maybe unused now
     total = len(specs)
     for done, spec in enumerate(specs, 1):
         rec = existing.get(spec.path)
@@ -159,14 +158,14 @@ def publish_site(code: str, keys: set[str] | None = None, *, full: bool = False,
         batch.append((spec, dg, len(data), rendered.deps | {f"a:{a}" for a in rendered.assets},
                       rendered.assets))
         if len(batch) >= FLUSH_EVERY:
-            _record(code, batch, existing)
+            released |= _record(code, batch, existing)
             batch = []
         if done % 200 == 0 or done == total:
             if progress:
                 progress(done, total)
             if total > 1000:  # the admin shows the progress of long runs
                 SiteState.objects.filter(pk=state.pk).update(progress_done=done, progress_total=total)
-    _record(code, batch, existing)
+    released |= _record(code, batch, existing)
     if progress and total == 0:
         progress(0, 0)
 
@@ -174,9 +173,12 @@ def publish_site(code: str, keys: set[str] | None = None, *, full: bool = False,
     gone = [f for p, f in existing.items() if p not in planned_paths and f.group != "asset"]
     for f in gone:
         tree.remove(code, f.path)
+    if gone:
+        released |= set(PageDep.objects.filter(file_id__in=[f.pk for f in gone],
+                                               key__startswith="a:").values_list("key", flat=True))
     PublishedFile.objects.filter(pk__in=[f.pk for f in gone]).delete()
     stats.deleted += len(gone)
-    stats.deleted += _collect_assets(code)
+    stats.deleted += _collect_assets(code, None if full else released)
     if full:
         stats.deleted += _remove_strays(code)
     tree.link_hosts(code, hostnames(site))
@@ -215,9 +217,11 @@ def _dirty_groups(code, keys, rkeys, ctx: SiteContext, planner: Planner) -> list
 
 
 @transaction.atomic
-def _record(code: str, batch: list[tuple], existing: dict) -> None:
+def _record(code: str, batch: list[tuple], existing: dict) -> set[str]:
+    """Record written pages and their dependencies; returns the attachment keys that these
+    pages used before and no longer use."""
     if not batch:
-        return
+        return set()
     now = timezone.now()
     paths = [spec.path for spec, *_ in batch]
     current = {f.path: f for f in PublishedFile.objects.filter(site_code=code, path__in=paths)}
@@ -238,6 +242,8 @@ def _record(code: str, batch: list[tuple], existing: dict) -> None:
     current.update({f.path: f for f in new})
     if not all(f.pk for f in new):  # backends that do not return ids from bulk inserts
         current = {f.path: f for f in PublishedFile.objects.filter(site_code=code, path__in=paths)}
+    old_assets = set(PageDep.objects.filter(file_id__in=[f.pk for f in current.values()],
+                                            key__startswith="a:").values_list("key", flat=True))
     PageDep.objects.filter(file_id__in=[f.pk for f in current.values()]).delete()
     deps = [PageDep(file_id=current[spec.path].pk, site_code=code, key=k)
             for spec, dg, size, keys, assets in batch for k in sorted(keys)]
@@ -251,13 +257,21 @@ def _record(code: str, batch: list[tuple], existing: dict) -> None:
                       written_at=now) for a in apaths if a not in have])
     for spec, *_ in batch:
         existing[spec.path] = current[spec.path]
+    return old_assets - {k for *_, keys, assets in batch for k in keys}
 
 
-def _collect_assets(code: str) -> int:
-    used = PageDep.objects.filter(site_code=code, key__startswith="a:").values_list("key", flat=True)
-    used = {k[2:] for k in used}
-    unused = [f for f in PublishedFile.objects.filter(site_code=code, group="asset")
-              if f.path not in used]
+def _collect_assets(code: str, candidates: set[str] | None) -> int:
+    """Remove attachments no page uses: all of the site's (None) or among the candidates."""
+    if candidates is not None and not candidates:
+        return 0
+    deps = PageDep.objects.filter(site_code=code)
+    deps = deps.filter(key__in=sorted(candidates)) if candidates is not None else \
+        deps.filter(key__startswith="a:")
+    used = {k[2:] for k in deps.values_list("key", flat=True)}
+    files = PublishedFile.objects.filter(site_code=code, group="asset")
+    if candidates is not None:
+        files = files.filter(path__in=[k[2:] for k in candidates])
+    unused = [f for f in files if f.path not in used]
     for f in unused:
         tree.remove(code, f.path)
     PublishedFile.objects.filter(pk__in=[f.pk for f in unused]).delete()
@@ -321,18 +335,56 @@ def run_pending(site_code: str | None = None, progress: Progress | None = None) 
     return out
 
 
-def run_full(site_code: str | None = None, progress: Progress | None = None) -> list[Stats]:
-    out = []
-    owner = owner_name()
+def run_full(site_code: str | None = None, progress: Progress | None = None,
+             jobs: int = 1) -> list[Stats]:
+    """Rebuild sites completely (bytes compared: only changed files are written). With
+    `jobs` > 1, sites are rebuilt in that many processes at once."""
     codes = [site_code] if site_code else list(Site.objects.order_by("code")
                                                 .values_list("code", flat=True))
-    for code in codes:
-        if not acquire(code, owner):
-            raise RuntimeError(f"site {code} is being published by another process")
-        try:
-            rows = list(Dirty.objects.filter(site_code=code).values_list("id", flat=True))
-            out.append(publish_site(code, full=True, progress=progress))
-            Dirty.objects.filter(id__in=rows).delete()
-        finally:
-            release(code, owner)
-    return out
+    if jobs > 1 and len(codes) > 1:
+        return _run_full_parallel(codes, jobs, progress)
+    return [_full_one(code, progress) for code in codes]
+
+
+def _full_one(code: str, progress: Progress | None = None) -> Stats:
+    owner = owner_name()
+    if not acquire(code, owner):
+        raise RuntimeError(f"site {code} is being published by another process")
+    try:
+        rows = list(Dirty.objects.filter(site_code=code).values_list("id", flat=True))
+        stats = publish_site(code, full=True, progress=progress)
+        Dirty.objects.filter(id__in=rows).delete()
+        return stats
+    finally:
+        release(code, owner)
+
+
+def _child(code: str) -> Stats:
+    from django.db import connections
+
+    try:
+        return _full_one(code)
+    finally:
+        connections.close_all()
+
+
+def _run_full_parallel(codes: list[str], jobs: int, progress: Progress | None) -> list[Stats]:
+    import multiprocessing
+
+    from django.db import connections
+    from django.db.models import Count
+
+    from jiyue.library.models import Placement
+
+    # the largest sites first, so that the processes finish together
+    sizes = dict(Placement.objects.filter(state=Placement.LIVE).values("site__code")
+                 .annotate(n=Count("id")).values_list("site__code", "n"))
+    codes = sorted(codes, key=lambda c: -sizes.get(c, 0))
+    connections.close_all()  # no connection may cross the fork
+    out = []
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        for done, stats in enumerate(pool.imap_unordered(_child, codes), 1):
+            out.append(stats)
+            if progress:
+                progress(done, len(codes))
+    return sorted(out, key=lambda s: s.site)

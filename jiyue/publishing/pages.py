@@ -198,6 +198,18 @@ class SiteContext:
             self._items[cid] = archive_order([Item(*r) for r in rows])
         return self._items[cid]
 
+    def top(self, cid: int, n: int) -> list[int]:
+        """The first n items of a column in display order (pinned first, then newest)."""
+        if cid in self._items:
+            return [i.rid for i in display_order(self._items[cid])[:n]]
+        base = Placement.objects.filter(column_id=cid, state=Placement.LIVE, resource__live=True)
+        pinned = list(base.filter(pinned=True).order_by("sort_order", "resource_id")
+                      .values_list("resource_id", flat=True)[:n])
+        rest = list(base.filter(pinned=False)
+                    .order_by("-resource__published_at", "-resource_id")
+                    .values_list("resource_id", flat=True)[:max(0, n - len(pinned))])
+        return pinned + rest
+
     def public_ids(self) -> list[int]:
         if self._public is None:
             self._public = set(
@@ -381,6 +393,7 @@ class Renderer:
         return row
 
     def rows(self, root, ids, out):
+        self.ctx.load(ids)
         return [x for x in (self.row(root, i, out) for i in ids) if x]
 
     def col_view(self, root: str, col: Col) -> dict:
@@ -412,7 +425,7 @@ class Renderer:
                 blocks.append({"col": self.col_view("", col), "section": True,
                                "children": [self.col_view("", k) for k in kids], "items": []})
             else:
-                ids = [i.rid for i in display_order(ctx.items(col.id))[:HOME_BLOCK]]
+                ids = ctx.top(col.id, HOME_BLOCK)
                 blocks.append({"col": self.col_view("", col), "section": False, "children": [],
                                "items": self.rows("", ids, out)})
         s = ctx.site
@@ -458,8 +471,7 @@ class Renderer:
         blocks = []
         for kid_id in col.children:
             kid = ctx.cols[kid_id]
-            ids = [] if kid.is_section or kid.is_link else \
-                [i.rid for i in display_order(ctx.items(kid.id))[:SECTION_BLOCK]]
+            ids = [] if kid.is_section or kid.is_link else ctx.top(kid.id, SECTION_BLOCK)
             blocks.append({"col": self.col_view(root, kid), "items": self.rows(root, ids, out)})
         c.update(col=self.col_view(root, col), title=col.title, blocks=blocks,
                  crumbs=self.crumbs(root, col), current=self.nav_id(col),
@@ -475,6 +487,7 @@ class Renderer:
         out, ctx = Rendered(""), self.ctx
         base = ctx.base_url + (col.path if col else "")
         entries = []
+        ctx.load(ids)
         for rid in ids:
             r = ctx.resource(rid)
             if r is None:
@@ -635,7 +648,16 @@ class Renderer:
         return [node(c) for c in tops]
 
     def sitemap_urls(self, rows) -> str:
-        return self.render("feeds/urlset.xml", {"urls": rows})
+        """A urlset (built directly: sitemaps hold thousands of rows and no text to translate)."""
+        from html import escape
+
+        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+        for u in rows:
+            mod = f"<lastmod>{u['lastmod']}</lastmod>" if u["lastmod"] else ""
+            lines.append(f"<url><loc>{escape(u['loc'])}</loc>{mod}</url>")
+        lines.append("</urlset>\n")
+        return "\n".join(lines)
 
 
 def _size(n: int) -> str:
@@ -660,6 +682,18 @@ class Planner:
         groups += [f"sm:{k}" for k in sorted({i // CHUNK for i in ids})] if len(ids) > SITEMAP_SMALL else []
         groups += [f"r:{i}" for i in ids]
         return groups
+
+    def plan_all(self, groups) -> list[Spec]:
+        """Plan many groups; detail pages are planned together (a few queries for all)."""
+        specs, rids = [], []
+        for g in groups:
+            if g.startswith("r:"):
+                rids.append(int(g[2:]))
+            else:
+                specs.extend(self.plan(g))
+        if rids:
+            specs.extend(self.plan_details(rids))
+        return specs
 
     def plan(self, group: str) -> list[Spec]:
         kind, _, arg = group.partition(":")
@@ -701,8 +735,7 @@ class Planner:
             parts = []
             for k in col.children:
                 kid = self.ctx.cols[k]
-                ids = [] if kid.is_section or kid.is_link else \
-                    [i.rid for i in display_order(self.ctx.items(k))[:SECTION_BLOCK]]
+                ids = [] if kid.is_section or kid.is_link else self.ctx.top(k, SECTION_BLOCK)
                 parts.append((k, ids))
             return [Spec(col.path + "index.html", g, sig(parts), lambda: self.r.section_page(col))]
         items = self.ctx.items(cid)
@@ -731,8 +764,11 @@ class Planner:
 
     def plan_details(self, rids) -> list[Spec]:
         public = self.ctx.public_among(rids)
-        kinds_of = dict(Resource.objects.filter(pk__in=list(public)).values_list("id", "kind")) \
-            if public else {}
+        kinds_of = {}
+        ordered = sorted(public)
+        for i in range(0, len(ordered), 5000):
+            kinds_of.update(Resource.objects.filter(pk__in=ordered[i:i + 5000])
+                            .values_list("id", "kind"))
         specs = []
         ids = [i for i in sorted(public) if kinds_of.get(i) not in NO_DETAIL_KINDS]
         self.ctx.expect(ids)
@@ -764,18 +800,29 @@ class Planner:
         return [{"loc": f"{base}content/{rid}.html", "lastmod": w3c_time(last or pub)}
                 for rid, last, pub in rows]
 
+    @staticmethod
+    def _rows_sig(rows) -> str:
+        h = hashlib.md5()
+        for rid, last, pub in rows:
+            t = last or pub
+            h.update(f"{rid}:{t.timestamp() if t else 0};".encode())
+        return h.hexdigest()
+
     def detail_count(self) -> int:
-        return (Placement.objects.filter(site=self.ctx.site, state=Placement.LIVE,
+        if not hasattr(self, "_detail_count"):
+            self._detail_count = (
+                Placement.objects.filter(site=self.ctx.site, state=Placement.LIVE,
                                          resource__live=True)
                 .exclude(resource__kind__in=NO_DETAIL_KINDS)
                 .values("resource_id").distinct().count())
+        return self._detail_count
 
     def plan_sitemap(self) -> list[Spec]:
         r, base = self.r, self.ctx.base_url
         fixed = self._fixed_urls()
         if self.detail_count() <= SITEMAP_SMALL:
             rows = self._detail_rows()
-            return [Spec("sitemap.xml", "sitemap", sig(fixed, rows),
+            return [Spec("sitemap.xml", "sitemap", sig(fixed, self._rows_sig(rows)),
                          lambda: Rendered(r.sitemap_urls(fixed + self._url_rows(rows))))]
         chunks = sorted(set(
             Placement.objects.filter(site=self.ctx.site, state=Placement.LIVE, resource__live=True)
@@ -793,7 +840,7 @@ class Planner:
         rows = self._detail_rows(k * CHUNK, (k + 1) * CHUNK)
         if not rows:
             return []
-        return [Spec(f"sitemap-{k}.xml", f"sm:{k}", sig(rows),
+        return [Spec(f"sitemap-{k}.xml", f"sm:{k}", self._rows_sig(rows),
                      lambda: Rendered(self.r.sitemap_urls(self._url_rows(rows))))]
 
 

@@ -56,10 +56,11 @@ CONTENT_TYPES: dict[str, tuple[str, bool]] = {
 }
 DEFAULT_TYPE = ("application/octet-stream", False)
 
-# Cache-Control by the first segment of the site-relative path. files/ is content-addressed
-# (files/<sha256>.<ext>) and never changes; assets/ are the theme's, replaced on a theme update.
+# Cache-Control by the first segment of the site-relative path. Both files/ (files/<sha256>.<ext>)
+# and assets/ (the theme's, named <name>.<hash>.<ext>) are named by their content: a changed
+# file gets a new name, so a copy never goes stale.
 CACHE_FILES = "public, max-age=31536000, immutable"
-CACHE_ASSETS = "public, max-age=86400"
+CACHE_ASSETS = CACHE_FILES
 CACHE_PAGES = "public, max-age=300"
 CACHE_NOT_FOUND = "public, max-age=60"
 

@@ -30,6 +30,18 @@ def _dir(name: str) -> Path:
     return path
 
 
+_translations: dict[tuple[str, str], str] = {}
+
+
+def _cached_gettext(message: str) -> str:
+    """Templates translate the same few dozen strings on every page: look each up once."""
+    key = (translation.get_language() or "", message)
+    value = _translations.get(key)
+    if value is None:
+        value = _translations[key] = gettext(message)
+    return value
+
+
 @lru_cache(maxsize=8)
 def environment(name: str = "default") -> jinja2.Environment:
     env = jinja2.Environment(
@@ -39,7 +51,7 @@ def environment(name: str = "default") -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, auto_reload=False,
         undefined=jinja2.StrictUndefined,
     )
-    env.install_gettext_callables(gettext, ngettext, newstyle=True)
+    env.install_gettext_callables(_cached_gettext, ngettext, newstyle=True)
     env.globals["asset"] = lambda root, file: root + "assets/" + asset_names(name)[file]
     return env
 
