@@ -204,8 +204,8 @@ def test_pages_by_host_and_under_sites(served):
 def test_content_types_and_cache_lifetimes(served):
     nginx, _ = served
     expect = {
-        "/assets/site.css": ("text/css; charset=utf-8", "public, max-age=86400"),
-        "/assets/logo.svg": ("image/svg+xml; charset=utf-8", "public, max-age=86400"),
+        "/assets/site.css": ("text/css; charset=utf-8", "public, max-age=31536000, immutable"),
+        "/assets/logo.svg": ("image/svg+xml; charset=utf-8", "public, max-age=31536000, immutable"),
         "/sitemap.xml": ("application/xml; charset=utf-8", "public, max-age=300"),
         f"/files/{'ab' * 32}.pdf": ("application/pdf", "public, max-age=31536000, immutable"),
         f"/files/{'cd' * 32}.png": ("image/png", "public, max-age=31536000, immutable"),
@@ -247,7 +247,7 @@ def test_br_and_gzip_siblings_by_accept_encoding(served, prefix):
     status, headers, body = nginx.request(prefix + "/assets/site.css", Accept_Encoding="br")
     assert headers["Content-Encoding"] == "br"
     assert headers["Content-Type"] == "text/css; charset=utf-8"
-    assert headers["Cache-Control"] == "public, max-age=86400"
+    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
 
 
 def test_etag_last_modified_and_304(served):

@@ -195,8 +195,8 @@ def test_host_links_appear_without_restart(app, public):
 # --- files -----------------------------------------------------------------------------------
 def test_content_types_and_cache_lifetimes(app):
     expect = {
-        "/assets/site.css": ("text/css; charset=utf-8", "public, max-age=86400"),
-        "/assets/logo.svg": ("image/svg+xml; charset=utf-8", "public, max-age=86400"),
+        "/assets/site.css": ("text/css; charset=utf-8", "public, max-age=31536000, immutable"),
+        "/assets/logo.svg": ("image/svg+xml; charset=utf-8", "public, max-age=31536000, immutable"),
         "/sitemap.xml": ("application/xml; charset=utf-8", "public, max-age=300"),
         f"/files/{'ab' * 32}.pdf": ("application/pdf", "public, max-age=31536000, immutable"),
         f"/files/{'cd' * 32}.png": ("image/png", "public, max-age=31536000, immutable"),
