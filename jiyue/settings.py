@@ -56,6 +56,8 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("JIYUE_DEBUG", False)
 JIYUE_DEMO = env_bool("JIYUE_DEMO", False)
+# Behind nginx (deploy/nginx): take the client address for the audit log from X-Real-IP.
+JIYUE_TRUST_X_REAL_IP = env_bool("JIYUE_TRUST_X_REAL_IP", False)
 
 # Site domains end in .gov.cn or .政务 (validated on every site); /_/ pages answer only for
 # hosts that belong to a site.

@@ -84,11 +84,14 @@ def demo_pages(province, make_policy, settings, tmp_path):
         ids[org] = {"policy": doc.pk, "article": art.pk, "guide": guide.pk,
                     "interpretation": interp.pk, "image": pic.pk, "file": f.pk}
     publish()
-    handler = functools.partial(_Quiet, directory=str(settings.JIYUE_PUBLIC_ROOT))
+    www = tmp_path / "www"  # pages are reached as /sites/<code>/..., as jiyue serve and nginx offer
+    www.mkdir()
+    (www / "sites").symlink_to(settings.JIYUE_PUBLIC_ROOT)
+    handler = functools.partial(_Quiet, directory=str(www))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", ids
+    yield f"http://127.0.0.1:{server.server_address[1]}/sites", ids
     server.shutdown()
 
 
@@ -195,7 +198,7 @@ def test_narrow_screens_local_resources_and_no_javascript(browser, demo_pages):
         page.goto(f"{base}/{CZT}/{path}")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, (name, width)
-    outside = [u for u in requests if not u.startswith(base)]
+    outside = [u for u in requests if not u.startswith(base.rsplit("/sites", 1)[0])]
     assert not outside, outside[:5]
     context.close()
     # without JavaScript every page still shows its content and navigation
@@ -209,3 +212,18 @@ def test_narrow_screens_local_resources_and_no_javascript(browser, demo_pages):
     assert "营商环境" in page.locator("h1").inner_text()
     assert page.locator("table.meta-table").is_visible()
     context.close()
+
+
+def test_not_found_page_works_at_any_depth(browser, demo_pages, settings):
+    """The servers answer a missing path with the site's 404.html, whatever its depth."""
+    base, ids = demo_pages
+    page = browser.new_page()
+    body = (Path(settings.JIYUE_PUBLIC_ROOT) / CZT / "404.html").read_bytes()
+    page.route("**/xxgk/no/such/page.html", lambda route: route.fulfill(
+        status=404, body=body, content_type="text/html; charset=utf-8"))
+    page.goto(f"{base}/{CZT}/xxgk/no/such/page.html")
+    assert page.locator("h1").inner_text() == "页面不存在"
+    assert page.evaluate("getComputedStyle(document.querySelector('.masthead')).backgroundColor") \
+        == "rgb(159, 29, 32)"  # the theme's stylesheet loaded
+    page.click("text=返回首页")
+    assert page.url == f"{base}/{CZT}/"

@@ -230,12 +230,22 @@ class SiteContext:
 
     def resource(self, rid: int) -> Resource | None:
         if rid not in self._res:
-            batch = [rid] + [i for i in self._pending[:1000] if i not in self._res and i != rid]
-            self._pending = [i for i in self._pending if i not in set(batch)]
+            self.load([rid])
+        return self._res.get(rid)
+
+    def detail_resource(self, rid: int) -> Resource | None:
+        """A resource whose detail page is rendered (with its canonical URL and breadcrumb);
+        the detail pages expected next are loaded with it, in one batch."""
+        if rid not in self._crumb:
+            batch = [rid] + [i for i in self._pending[:1000] if i not in self._crumb and i != rid]
+            done = set(batch)
+            self._pending = [i for i in self._pending if i not in done]
             self.load(batch)
+            self.load_details(batch)
         return self._res.get(rid)
 
     def load(self, ids) -> None:
+        """Resources shown in lists: their rows, of their kinds, in bulk."""
         ids = [i for i in set(ids) if i not in self._res]
         if not ids:
             return
@@ -244,6 +254,11 @@ class SiteContext:
             self._res[r.pk] = r
         for i in ids:
             self._res.setdefault(i, None)
+
+    def load_details(self, ids) -> None:
+        ids = [i for i in set(ids) if i not in self._crumb]
+        if not ids:
+            return
         self._load_canonical(ids)
         for rid, cid in (Placement.objects.filter(site=self.site, state=Placement.LIVE,
                                                   resource_id__in=ids)
@@ -417,6 +432,9 @@ class Renderer:
         out, ctx = Rendered(""), self.ctx
         c = self._base("index.html", out)
         blocks = []
+        tops = {col.id: ctx.top(col.id, HOME_BLOCK) for col in ctx.nav
+                if not col.is_link and not col.is_section}
+        ctx.load([i for ids in tops.values() for i in ids])
         for col in ctx.nav:
             if col.is_link:
                 continue
@@ -425,7 +443,7 @@ class Renderer:
                 blocks.append({"col": self.col_view("", col), "section": True,
                                "children": [self.col_view("", k) for k in kids], "items": []})
             else:
-                ids = ctx.top(col.id, HOME_BLOCK)
+                ids = tops[col.id]
                 blocks.append({"col": self.col_view("", col), "section": False, "children": [],
                                "items": self.rows("", ids, out)})
         s = ctx.site
@@ -514,7 +532,7 @@ class Renderer:
 
     def detail(self, rid: int) -> Rendered:
         out, ctx = Rendered(""), self.ctx
-        r = ctx.resource(rid)
+        r = ctx.detail_resource(rid)
         path = f"content/{rid}.html"
         c = self._base(path, out)
         root = c["root"]
