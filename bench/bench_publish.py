@@ -91,10 +91,11 @@ def build_synthetic(n: int, seed: int = 1):
             for j, r in enumerate(resources):
                 org, site, cols = depts[(made + j) % len(depts)]
                 col = cols[rng.randrange(len(cols))]
-                placements.append(Placement(resource=r, column_id=col.pk, site=site, state="live"))
+                placements.append(Placement(resource=r, column_id=col.pk, site=site, state="live",
+                                            published_at=r.published_at))
                 if rng.random() < 0.1:
                     placements.append(Placement(resource=r, column_id=portal_col.pk, site=portal,
-                                                state="live"))
+                                                state="live", published_at=r.published_at))
             Placement.objects.bulk_create(placements)
         made += batch
         print(f"\r  created {made}/{n} resources", end="", flush=True)

@@ -130,6 +130,10 @@ def prepare(args) -> Context:
     source = "synthetic" if args.synthetic or not publisher_available() else "published demo"
     host = args.host or pick_host(public)
     site = (public / "_hosts" / host).resolve()
+    if args.path == "auto":
+        articles = sorted((int(p.stem) for p in (site / "content").glob("*.html")
+                           if p.stem.isdigit()), reverse=True)
+        args.path = f"/content/{articles[0]}.html" if articles else "/"
     page = site / args.path.lstrip("/")
     if args.path.endswith("/"):
         page = page / "index.html"
@@ -234,7 +238,51 @@ class JiyueServe(Target):
         self.process.wait(timeout=30)
 
 
-TARGETS: list[type[Target]] = [NginxPlain, NginxTree, JiyueServe]
+class WagtailDynamic(Target):
+    """Wagtail's own dynamic serving of the same article: a Wagtail page model
+    (bench/wagtailbench) in the site's page tree, on the same database, rendering the same
+    template; DEBUG off, cached templates, persistent connections; granian WSGI with the same
+    number of workers, straight to Django (no file server in front)."""
+
+    name = "wagtail-dynamic"
+    label = "Wagtail page model, the same article rendered per request (granian, 2 workers)"
+    encodings = ("identity",)
+    workers = 2
+
+    def start(self, ctx):
+        m = re.fullmatch(r"/content/(\d+)\.html", ctx.path)
+        if not m:
+            raise SystemExit("the Wagtail comparison needs an article page: --path /content/<id>.html")
+        env = {**ctx.env, "DJANGO_SETTINGS_MODULE": "bench.wagtailbench.settings",
+               "PYTHONPATH": str(REPO)}
+        subprocess.run([PYTHON, "-m", "django", "migrate", "wagtailbench", "-v0"], env=env,
+                       cwd=REPO, check=True)
+        script = (
+            "from jiyue.platform.models import Site\n"
+            "from bench.wagtailbench.models import BenchArticlePage\n"
+            f"site = Site.objects.get(code='{ctx.page.parent.parent.name}')\n"
+            "home = site.home\n"
+            "page = home.get_children().filter(slug='bench-article').first()\n"
+            f"page or home.add_child(instance=BenchArticlePage(title='bench', slug='bench-article', resource_id={m.group(1)}))\n"
+            "print(site.wagtail_site.hostname)\n")
+        out = subprocess.run([PYTHON, "-m", "django", "shell", "-c", script], env=env, cwd=REPO,
+                             check=True, capture_output=True, text=True).stdout
+        hostname = out.strip().splitlines()[-1]
+        port = free_port()
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "granian", "--interface", "wsgi", "--workers", str(self.workers),
+             "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+             "jiyue.wsgi:application"],
+            env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        return Endpoint(f"http://127.0.0.1:{port}/bench-article/", {"Host": hostname})
+
+    def stop(self):
+        os.killpg(self.process.pid, 15)
+        self.process.wait(timeout=30)
+
+
+TARGETS: list[type[Target]] = [NginxPlain, NginxTree, JiyueServe, WagtailDynamic]
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -315,8 +363,10 @@ def run(args, targets: list[type[Target]] | None = None) -> dict:
         rows.append({"target": target.name, "label": target.label, "encoding": encoding,
                      "bytes": length, **median, "rps_rounds": [r["rps"] for r in samples[i]]})
     base = next((r["rps"] for r in rows if r["target"] == "nginx-plain"), None)
+    wagtail = next((r["rps"] for r in rows if r["target"] == "wagtail-dynamic"), None)
     for row in rows:
         row["ratio_to_nginx_plain"] = round(row["rps"] / base, 3) if base else None
+        row["ratio_to_wagtail"] = round(row["rps"] / wagtail, 1) if wagtail else None
     return {
         "date": time.strftime("%Y-%m-%d"),
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
@@ -341,12 +391,12 @@ def granian_version() -> str:
 
 def table(report: dict) -> str:
     lines = ["| target | encoding | response bytes | req/s (median) | rounds | p50 ms | p99 ms "
-             "| × nginx plain file |", "|---|---|---|---|---|---|---|---|"]
+             "| × nginx plain file | × Wagtail |", "|---|---|---|---|---|---|---|---|---|"]
     for r in report["results"]:
         rounds = " / ".join(f"{x:,.0f}" for x in r["rps_rounds"])
         lines.append(f"| {r['label']} | {r['encoding']} | {r['bytes']:,} | {r['rps']:,.0f} | "
                      f"{rounds} | {r.get('p50_ms', '')} | {r.get('p99_ms', '')} | "
-                     f"{r['ratio_to_nginx_plain']:.2f} |")
+                     f"{r['ratio_to_nginx_plain']:.2f} | {r.get('ratio_to_wagtail') or ''} |")
     return "\n".join(lines)
 
 
@@ -355,7 +405,8 @@ def main(argv=None):
     parser.add_argument("--home", help="a JIYUE_HOME to use (published already, or published into)")
     parser.add_argument("--synthetic", action="store_true", help="a synthetic page, no publisher")
     parser.add_argument("--host", help="site host name (default: the first www.* under _hosts)")
-    parser.add_argument("--path", default="/", help="the page's URL path (default /)")
+    parser.add_argument("--path", default="auto",
+                        help="the page's URL path (default: the site's newest article page)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=int, default=10)

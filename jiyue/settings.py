@@ -209,6 +209,10 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("JIYUE_MEDIA_ROOT", str(JIYUE_HOME / "media")))
 # The published tree: public/<网站标识码>/... per site, public/_hosts/<hostname> -> ../<code>.
 JIYUE_PUBLIC_ROOT = Path(env("JIYUE_PUBLIC_ROOT", str(JIYUE_HOME / "public")))
+# Sites with waiting work are published side by side in this many processes (forked by the
+# job). Under pytest, 1: a forked process cannot see a test's uncommitted transaction.
+JIYUE_PUBLISH_PROCESSES = int(env("JIYUE_PUBLISH_PROCESSES",
+                                  "1" if "pytest" in sys.modules else str(min(4, os.cpu_count() or 1))))
 # Paths on a site host that belong to the application, not to the published tree.
 JIYUE_APP_PREFIXES = ("/_/", "/admin/", "/api/", "/static/", "/media/", "/documents/")
 STORAGES = {

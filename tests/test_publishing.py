@@ -164,11 +164,9 @@ def test_feeds_parse_and_sitemaps_validate(province, make_policy, public):
 def test_large_site_gets_a_sitemap_index(province, public, monkeypatch):
     from jiyue.publishing import pages
 
-    monkeypatch.setattr(pages, "SITEMAP_SMALL", 2)
     monkeypatch.setattr(pages, "CHUNK", 2)
     from jiyue.publishing import engine
 
-    monkeypatch.setattr(engine, "SITEMAP_SMALL", 2)
     monkeypatch.setattr(engine, "CHUNK", 2)
     arts = [make_article(province, title=f"动态{i}") for i in range(5)]
     publish()
@@ -326,3 +324,17 @@ def test_publish_command_shows_progress(province, public, capsys):
     call_command("publish", "--full", "--site", CZT)
     out = capsys.readouterr()
     assert "全量" in out.out and CZT in out.err and "100%" in out.err
+
+
+def test_full_rebuild_repairs_a_damaged_tree(province, public):
+    from jiyue.publishing import engine
+
+    art = make_article(province)
+    publish()
+    good = snapshot(public)
+    (public / CZT / f"content/{art.pk}.html").unlink()
+    (public / CZT / "index.html.br").unlink()
+    (public / CZT / "bmdt/index.html").write_text("defaced", encoding="utf-8")
+    (public / CZT / "stray.html").write_text("left over", encoding="utf-8")
+    engine.run_full(CZT)
+    assert snapshot(public) == good

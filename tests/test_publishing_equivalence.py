@@ -22,7 +22,7 @@ def small_pages(monkeypatch, settings, tmp_path):
     from jiyue.publishing import engine, pages
 
     for name, value in {"PAGE_SIZE": 3, "HOME_BLOCK": 2, "SECTION_BLOCK": 2, "FEED_SIZE": 4,
-                        "SITEMAP_SMALL": 6, "CHUNK": 4}.items():
+                        "CHUNK": 4}.items():
         monkeypatch.setattr(pages, name, value)
         if hasattr(engine, name):
             monkeypatch.setattr(engine, name, value)

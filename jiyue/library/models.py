@@ -370,6 +370,9 @@ class Placement(models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("处理人"), null=True,
                                    blank=True, on_delete=models.SET_NULL, related_name="+")
     note = models.CharField(_("说明"), max_length=255, blank=True)
+    # The resource's 发布时间, copied here so that a column's newest items come from an index
+    # (kept equal by save() and library.services.after_publish).
+    published_at = models.DateTimeField(_("发布时间"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -379,7 +382,17 @@ class Placement(models.Model):
         ordering = ["-pinned", "sort_order", "-id"]
         constraints = [models.UniqueConstraint(fields=["resource", "column"],
                                                name="placement_once_per_column")]
-        indexes = [models.Index(fields=["column", "state"]), models.Index(fields=["site", "state"])]
+        indexes = [models.Index(fields=["column", "state", "published_at", "resource"]),
+                   models.Index(fields=["site", "pinned"]),
+                   models.Index(fields=["site", "state", "published_at", "resource"])]
+
+    def save(self, *args, **kwargs):
+        if self.resource_id:
+            self.published_at = Resource.objects.filter(pk=self.resource_id) \
+                .values_list("published_at", flat=True).first()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "published_at"}
+        super().save(*args, **kwargs)
 
     def __str__(self):
         return f"{self.resource} → {self.site} / {self.column.title}"

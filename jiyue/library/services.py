@@ -52,6 +52,8 @@ def after_publish(resource: Resource, user=None) -> None:
         Resource.objects.filter(pk=r.pk).update(**{f: getattr(r, f) for f in changed})
         for f in changed:
             setattr(resource, f, getattr(r, f))
+    Placement.objects.filter(resource_id=r.pk).exclude(published_at=r.published_at) \
+        .update(published_at=r.published_at)
     _event("resource.published", resource,
            sites=sorted({p.site.code for p in resource.placements.select_related("site")}))
     audit.record(user, resource.organisation, None, "resource.publish", resource)

@@ -36,7 +36,7 @@ from jiyue.web import theme as themes
 
 from . import tree
 from .models import Dirty, PageDep, PublishedFile, SiteState
-from .pages import CHUNK, SITEMAP_SMALL, Planner, SiteContext
+from .pages import CHUNK, Planner, SiteContext
 
 logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
@@ -146,7 +146,7 @@ def publish_site(code: str, keys: set[str] | None = None, *, full: bool = False,
         data = rendered.text if isinstance(rendered.text, bytes) else rendered.text.encode("utf-8")
         dg = tree.digest(data)
         on_disk_ok = rec is not None and rec.digest == dg and (
-            not full or tree.read(code, spec.path) == data)
+            not full or tree.intact(code, spec.path, len(data)))
         if not on_disk_ok:
             tree.write(code, spec.path, data)
             stats.written += 1
@@ -206,12 +206,14 @@ def _dirty_groups(code, keys, rkeys, ctx: SiteContext, planner: Planner) -> list
                   .values_list("group", flat=True).distinct()) if rkeys else set()
     chunk_groups = set(PublishedFile.objects.filter(site_code=code, group__startswith="sm:")
                        .values_list("group", flat=True))
-    if planner.detail_count() > SITEMAP_SMALL:
+    planner.known_chunks = {int(g[3:]) for g in chunk_groups} or None
+    planner.dirty_chunks = {int(k[2:]) // CHUNK for k in rkeys}
+    if len(planner.chunks()) > 1:
         if not chunk_groups:  # grown past one sitemap: write every chunk
-            groups |= {g for g in planner.all_groups() if g.startswith("sm:")}
-        groups |= {f"sm:{int(k[2:]) // CHUNK}" for k in rkeys}
+            groups |= {f"sm:{k}" for k in planner.chunks()}
+        groups |= {f"sm:{k}" for k in planner.dirty_chunks}
     else:
-        groups |= chunk_groups  # shrunk to one sitemap: the chunks plan nothing and go
+        groups |= chunk_groups  # back to one sitemap: the chunks plan nothing and go
     order = {"static": 0, "home": 1, "feed": 2, "sitemap": 3}
     return sorted(groups, key=lambda g: (order.get(g, 4 if g.startswith("col:") else 5), g))
 
@@ -233,21 +235,28 @@ def _record(code: str, batch: list[tuple], existing: dict) -> set[str]:
                               digest=dg, size=size, written_at=now)
             new.append(f)
         else:
+            f._state_key = (f.group, f.sig, f.digest, f.size)
             if f.digest != dg:
                 f.written_at = now
             f.group, f.sig, f.digest, f.size = spec.group, spec.sig, dg, size
             changed.append(f)
     PublishedFile.objects.bulk_create(new)
+    changed = [f for f in changed if f._state_key != (f.group, f.sig, f.digest, f.size)]
     PublishedFile.objects.bulk_update(changed, ["group", "sig", "digest", "size", "written_at"])
     current.update({f.path: f for f in new})
     if not all(f.pk for f in new):  # backends that do not return ids from bulk inserts
         current = {f.path: f for f in PublishedFile.objects.filter(site_code=code, path__in=paths)}
-    old_assets = set(PageDep.objects.filter(file_id__in=[f.pk for f in current.values()],
-                                            key__startswith="a:").values_list("key", flat=True))
-    PageDep.objects.filter(file_id__in=[f.pk for f in current.values()]).delete()
-    deps = [PageDep(file_id=current[spec.path].pk, site_code=code, key=k)
-            for spec, dg, size, keys, assets in batch for k in sorted(keys)]
-    PageDep.objects.bulk_create(deps, batch_size=2000)
+    old: dict[int, set[str]] = {}
+    for file_id, key in PageDep.objects.filter(
+            file_id__in=[f.pk for f in current.values()]).values_list("file_id", "key"):
+        old.setdefault(file_id, set()).add(key)
+    redo = {current[spec.path].pk: keys for spec, dg, size, keys, assets in batch
+            if old.get(current[spec.path].pk, set()) != keys}
+    PageDep.objects.filter(file_id__in=list(redo)).delete()
+    PageDep.objects.bulk_create([PageDep(file_id=fid, site_code=code, key=k)
+                                 for fid, keys in redo.items() for k in sorted(keys)],
+                                batch_size=2000)
+    old_assets = {k for fid in redo for k in old.get(fid, ()) if k.startswith("a:")}
     # attachments copied for these pages
     apaths = sorted({a for *_, assets in batch for a in assets})
     have = set(PublishedFile.objects.filter(site_code=code, path__in=apaths)
@@ -311,28 +320,67 @@ def pending_sites() -> list[str]:
     return sorted(set(Dirty.objects.values_list("site_code", flat=True)))
 
 
-def run_pending(site_code: str | None = None, progress: Progress | None = None) -> list[Stats]:
-    """Publish every site with waiting work (the background job calls this)."""
+def run_pending(site_code: str | None = None, progress: Progress | None = None,
+                processes: int | None = None) -> list[Stats]:
+    """Publish every site with waiting work (the background job calls this). Sites are
+    independent: with several sites waiting, `processes` (default JIYUE_PUBLISH_PROCESSES)
+    publish them side by side."""
+    from django.conf import settings
+
+    codes = [site_code] if site_code else pending_sites()
+    if processes is None:
+        processes = int(getattr(settings, "JIYUE_PUBLISH_PROCESSES", 1))
+    if processes > 1 and len(codes) > 1:
+        return _parallel(_pending_child, codes, processes, progress)
     out = []
-    owner = owner_name()
-    for code in ([site_code] if site_code else pending_sites()):
-        if not acquire(code, owner):
-            continue  # another worker is publishing this site; it will see our rows next
-        try:
-            rows = list(Dirty.objects.filter(site_code=code).values_list("id", "key"))
-            if not rows:
-                continue
-            keys = {k for _, k in rows}
-            stats = publish_site(code, keys, full="site" in keys, progress=progress)
-            Dirty.objects.filter(id__in=[i for i, _ in rows]).delete()
-            out.append(stats)
-        except Exception as exc:
-            logger.exception("publishing site %s failed", code)
-            SiteState.objects.filter(site_code=code).update(last_error=repr(exc)[:2000])
-            raise
-        finally:
-            release(code, owner)
+    for code in codes:
+        out += _pending_one(code, progress)
     return out
+
+
+def _pending_one(code: str, progress: Progress | None = None) -> list[Stats]:
+    owner = owner_name()
+    if not acquire(code, owner):
+        return []  # another worker is publishing this site; it will see our rows next
+    try:
+        rows = list(Dirty.objects.filter(site_code=code).values_list("id", "key"))
+        if not rows:
+            return []
+        keys = {k for _, k in rows}
+        stats = publish_site(code, keys, full="site" in keys, progress=progress)
+        Dirty.objects.filter(id__in=[i for i, _ in rows]).delete()
+        return [stats]
+    except Exception as exc:
+        logger.exception("publishing site %s failed", code)
+        SiteState.objects.filter(site_code=code).update(last_error=repr(exc)[:2000])
+        raise
+    finally:
+        release(code, owner)
+
+
+def _pending_child(code: str) -> list[Stats]:
+    from django.db import connections
+
+    try:
+        return _pending_one(code)
+    finally:
+        connections.close_all()
+
+
+def _parallel(child, codes: list[str], processes: int, progress: Progress | None) -> list:
+    """Run `child(code)` for each site in forked processes; results in site order."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # no connection may cross the fork
+    out = []
+    with multiprocessing.get_context("fork").Pool(min(processes, len(codes))) as pool:
+        for done, result in enumerate(pool.imap_unordered(child, codes), 1):
+            out.extend(result if isinstance(result, list) else [result])
+            if progress:
+                progress(done, len(codes))
+    return sorted(out, key=lambda s: s.site)
 
 
 def run_full(site_code: str | None = None, progress: Progress | None = None,
@@ -369,9 +417,6 @@ def _child(code: str) -> Stats:
 
 
 def _run_full_parallel(codes: list[str], jobs: int, progress: Progress | None) -> list[Stats]:
-    import multiprocessing
-
-    from django.db import connections
     from django.db.models import Count
 
     from jiyue.library.models import Placement
@@ -380,11 +425,4 @@ def _run_full_parallel(codes: list[str], jobs: int, progress: Progress | None) -
     sizes = dict(Placement.objects.filter(state=Placement.LIVE).values("site__code")
                  .annotate(n=Count("id")).values_list("site__code", "n"))
     codes = sorted(codes, key=lambda c: -sizes.get(c, 0))
-    connections.close_all()  # no connection may cross the fork
-    out = []
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        for done, stats in enumerate(pool.imap_unordered(_child, codes), 1):
-            out.append(stats)
-            if progress:
-                progress(done, len(codes))
-    return sorted(out, key=lambda s: s.site)
+    return _parallel(_child, codes, jobs, progress)

@@ -6,9 +6,9 @@ A site's pages fall into groups, each with a planner that lists the group's page
 - `home`                       index.html
 - `static`                     theme assets, robots.txt, 404.html, map/, search/
 - `feed`                       the site's rss.xml and atom.xml
-- `sitemap`                    sitemap.xml (a urlset, or for large sites an index) and
-                               sitemap-pages.xml; `sm:<k>` the chunk sitemap-<k>.xml of resource
-                               ids [k*CHUNK, (k+1)*CHUNK)
+- `sitemap`                    sitemap.xml: a urlset when the site's detail pages fall in one
+                               chunk of resource ids [k*CHUNK, (k+1)*CHUNK), otherwise an index
+                               of sitemap-pages.xml and one `sm:<k>` sitemap-<k>.xml per chunk
 - `col:<id>`                   a column's list pages and feeds (a section column: one page)
 - `r:<id>`                     a resource's detail page content/<id>.html
 
@@ -42,7 +42,6 @@ PAGE_SIZE = 20
 HOME_BLOCK = 6
 SECTION_BLOCK = 5
 FEED_SIZE = 20
-SITEMAP_SMALL = 5000
 CHUNK = 5000
 NO_DETAIL_KINDS = {"link"}
 
@@ -120,11 +119,11 @@ class Item:
     rid: int
     pinned: bool
     sort_order: int
-    published_at: datetime | None
+    pos: int  # place in the column's archive order: by (publish time, resource id)
 
     @property
     def key(self):
-        return (self.published_at or datetime.min.replace(tzinfo=timezone.utc), self.rid)
+        return self.pos
 
 
 def archive_order(items: list[Item]) -> list[Item]:
@@ -152,6 +151,7 @@ class SiteContext:
         self._canonical: dict[int, str | None] = {}
         self._crumb: dict[int, int | None] = {}
         self._public: set[int] | None = None
+        self._pinned_columns: set[int] | None = None
         self._load_columns()
         self.site_view = self._site_view()
 
@@ -193,20 +193,29 @@ class SiteContext:
     # --- items -------------------------------------------------------------------------
     def items(self, cid: int) -> list[Item]:
         if cid not in self._items:
+            # the database returns them in archive order, from an index
             rows = (Placement.objects.filter(column_id=cid, state=Placement.LIVE, resource__live=True)
-                    .values_list("resource_id", "pinned", "sort_order", "resource__published_at"))
-            self._items[cid] = archive_order([Item(*r) for r in rows])
+                    .order_by("published_at", "resource_id")
+                    .values_list("resource_id", "pinned", "sort_order"))
+            self._items[cid] = [Item(rid, pinned, order, pos)
+                                for pos, (rid, pinned, order) in enumerate(rows)]
         return self._items[cid]
 
     def top(self, cid: int, n: int) -> list[int]:
         """The first n items of a column in display order (pinned first, then newest)."""
         if cid in self._items:
             return [i.rid for i in display_order(self._items[cid])[:n]]
+        if self._pinned_columns is None:
+            # `pinned__in` (not `pinned=True`): SQLite uses an index for IN, not for a bare boolean
+            self._pinned_columns = set(
+                Placement.objects.filter(site=self.site, pinned__in=[True], state=Placement.LIVE)
+                .values_list("column_id", flat=True))
         base = Placement.objects.filter(column_id=cid, state=Placement.LIVE, resource__live=True)
-        pinned = list(base.filter(pinned=True).order_by("sort_order", "resource_id")
-                      .values_list("resource_id", flat=True)[:n])
+        pinned = [] if cid not in self._pinned_columns else list(
+            base.filter(pinned__in=[True]).order_by("sort_order", "resource_id")
+            .values_list("resource_id", flat=True)[:n])
         rest = list(base.filter(pinned=False)
-                    .order_by("-resource__published_at", "-resource_id")
+                    .order_by("-published_at", "-resource_id")
                     .values_list("resource_id", flat=True)[:max(0, n - len(pinned))])
         return pinned + rest
 
@@ -692,12 +701,18 @@ class Planner:
     def __init__(self, ctx: SiteContext):
         self.ctx = ctx
         self.r = Renderer(ctx)
+        # Set by an incremental run: the chunks the site's sitemap index lists now (None: ask
+        # the database) and the chunks of the resources that changed.
+        self.known_chunks: set[int] | None = None
+        self.dirty_chunks: set[int] = set()
+        self._chunks: list[int] | None = None
 
     def all_groups(self) -> list[str]:
         ids = self.ctx.public_ids()
         groups = ["static", "home", "feed", "sitemap"]
         groups += [f"col:{c}" for c in self.ctx.cols]
-        groups += [f"sm:{k}" for k in sorted({i // CHUNK for i in ids})] if len(ids) > SITEMAP_SMALL else []
+        chunks = self.chunks()
+        groups += [f"sm:{k}" for k in chunks] if len(chunks) > 1 else []
         groups += [f"r:{i}" for i in ids]
         return groups
 
@@ -774,8 +789,8 @@ class Planner:
 
     def plan_feed(self) -> list[Spec]:
         rows = (Placement.objects.filter(site=self.ctx.site, state=Placement.LIVE, resource__live=True)
-                .order_by("-resource__published_at", "-resource_id")
-                .values_list("resource_id", flat=True).distinct()[:FEED_SIZE * 3])
+                .order_by("-published_at", "-resource_id")
+                .values_list("resource_id", flat=True)[:FEED_SIZE * 3])
         ids = list(dict.fromkeys(rows))[:FEED_SIZE]
         return [Spec(f"{kind}.xml", "feed", sig(ids), lambda kind=kind: self.r.feed(kind, None, ids))
                 for kind in ("rss", "atom")]
@@ -826,26 +841,36 @@ class Planner:
             h.update(f"{rid}:{t.timestamp() if t else 0};".encode())
         return h.hexdigest()
 
-    def detail_count(self) -> int:
-        if not hasattr(self, "_detail_count"):
-            self._detail_count = (
-                Placement.objects.filter(site=self.ctx.site, state=Placement.LIVE,
+    def _details(self):
+        return (Placement.objects.filter(site=self.ctx.site, state=Placement.LIVE,
                                          resource__live=True)
-                .exclude(resource__kind__in=NO_DETAIL_KINDS)
-                .values("resource_id").distinct().count())
-        return self._detail_count
+                .exclude(resource__kind__in=NO_DETAIL_KINDS))
+
+    def chunks(self) -> list[int]:
+        """The non-empty sitemap chunks of the site."""
+        if self._chunks is None:
+            if self.known_chunks is not None:
+                found = set(self.known_chunks)
+                for k in self.dirty_chunks:
+                    if self._details().filter(resource_id__gte=k * CHUNK,
+                                              resource_id__lt=(k + 1) * CHUNK).exists():
+                        found.add(k)
+                    else:
+                        found.discard(k)
+            else:
+                found = set(self._details().annotate(k=F("resource_id") / CHUNK)
+                            .values_list("k", flat=True).distinct())
+            self._chunks = sorted(found)
+        return self._chunks
 
     def plan_sitemap(self) -> list[Spec]:
         r, base = self.r, self.ctx.base_url
         fixed = self._fixed_urls()
-        if self.detail_count() <= SITEMAP_SMALL:
+        chunks = self.chunks()
+        if len(chunks) <= 1:
             rows = self._detail_rows()
             return [Spec("sitemap.xml", "sitemap", sig(fixed, self._rows_sig(rows)),
                          lambda: Rendered(r.sitemap_urls(fixed + self._url_rows(rows))))]
-        chunks = sorted(set(
-            Placement.objects.filter(site=self.ctx.site, state=Placement.LIVE, resource__live=True)
-            .exclude(resource__kind__in=NO_DETAIL_KINDS)
-            .annotate(k=F("resource_id") / CHUNK).values_list("k", flat=True)))
         index = [f"{base}sitemap-pages.xml"] + [f"{base}sitemap-{k}.xml" for k in chunks]
         return [Spec("sitemap.xml", "sitemap", sig(index),
                      lambda: Rendered(r.render("feeds/sitemapindex.xml", {"maps": index}))),
@@ -853,7 +878,7 @@ class Planner:
                      lambda: Rendered(r.sitemap_urls(fixed)))]
 
     def plan_chunk(self, k: int) -> list[Spec]:
-        if self.detail_count() <= SITEMAP_SMALL:
+        if len(self.chunks()) <= 1:
             return []
         rows = self._detail_rows(k * CHUNK, (k + 1) * CHUNK)
         if not rows:

@@ -65,6 +65,20 @@ def copy_file(code: str, path: str, source: Path) -> bool:
     return True
 
 
+def intact(code: str, path: str, size: int) -> bool:
+    """The page and its compressed siblings are on disk, the page with the size recorded."""
+    target = site_dir(code) / path
+    try:
+        if target.stat().st_size != size:
+            return False
+    except FileNotFoundError:
+        return False
+    if compressible(path):
+        return (target.with_name(target.name + ".gz").exists()
+                and target.with_name(target.name + ".br").exists())
+    return True
+
+
 def read(code: str, path: str) -> bytes | None:
     try:
         return (site_dir(code) / path).read_bytes()

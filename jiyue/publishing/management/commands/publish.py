@@ -17,8 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("--site", help=gettext("只发布这个网站标识码的站点"))
         parser.add_argument("--full", action="store_true", help=gettext("全量重建（逐字节比较，只写入变化的文件）"))
         parser.add_argument("--no-progress", action="store_true", help=gettext("不显示进度条"))
+        parser.add_argument("--jobs", type=int, default=1,
+                            help=gettext("全量重建时同时处理的站点数（进程数）"))
 
-    def handle(self, *args, site=None, full=False, no_progress=False, **options):
+    def handle(self, *args, site=None, full=False, no_progress=False, jobs=1, **options):
         if site and not Site.objects.filter(code=site).exists():
             raise CommandError(gettext("没有网站标识码为 %(code)s 的站点。") % {"code": site})
         bars = {}
@@ -39,8 +41,11 @@ class Command(BaseCommand):
         if full:
             codes = [site] if site else list(Site.objects.order_by("code").values_list("code", flat=True))
             results = []
-            for code in codes:
-                results += engine.run_full(code, progress=progress_for(code))
+            if jobs > 1 and len(codes) > 1:
+                results = engine.run_full(jobs=jobs, progress=progress_for(gettext("站点")))
+            else:
+                for code in codes:
+                    results += engine.run_full(code, progress=progress_for(code))
         else:
             never = [s for s in Site.objects.order_by("code").values_list("code", flat=True)
                      if not engine.SiteState.objects.filter(site_code=s, last_run_at__isnull=False).exists()]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WagtailBenchConfig(AppConfig):
+    name = "bench.wagtailbench"
+    label = "wagtailbench"
