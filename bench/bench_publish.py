@@ -104,13 +104,18 @@ def build_synthetic(n: int, seed: int = 1):
 
 
 def full_rebuild(jobs: int):
+    import shutil
+
     from jiyue.core import outbox
-    from jiyue.publishing import engine
+    from jiyue.publishing import engine, tree
+    from jiyue.publishing.models import Dirty, PublishedFile
 
     outbox.dispatch()  # the site and column events of setting up; rebuild covers them
-    from jiyue.publishing.models import Dirty
-
     Dirty.objects.all().delete()
+    # from nothing: no published file, no record
+    shutil.rmtree(tree.root(), ignore_errors=True)
+    PublishedFile.objects.all().delete()
+    os.sync()  # the deletions reach the disk before the clock starts
     t = time.perf_counter()
     stats = engine.run_full(jobs=jobs)
     seconds = time.perf_counter() - t

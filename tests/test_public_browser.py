@@ -227,3 +227,64 @@ def test_not_found_page_works_at_any_depth(browser, demo_pages, settings):
         == "rgb(159, 29, 32)"  # the theme's stylesheet loaded
     page.click("text=返回首页")
     assert page.url == f"{base}/{CZT}/"
+
+
+@pytest.fixture
+def city_demo(db, settings, tmp_path):
+    """The city demo platform (a city portal, its departments, county portals), published by
+    `jiyue demo` itself, served from the files alone under /sites/<code>/."""
+    from django.core.management import call_command
+
+    settings.JIYUE_PUBLIC_ROOT = tmp_path / "public"
+    settings.JIYUE_PUBLISH_AUTORUN = False
+    call_command("demo", city=True, verbosity=0)
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "sites").symlink_to(settings.JIYUE_PUBLIC_ROOT)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(www)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/sites", Path(settings.JIYUE_PUBLIC_ROOT)
+    server.shutdown()
+
+
+def test_demo_sites_of_every_type_meet_the_page_rules(browser, city_demo):
+    """Each site type of the demo — city portal, city department, county portal — on its home
+    page, a column, an article, the disclosure directory and a service guide: the footer and
+    meta rules, and no axe-core violations."""
+    import re
+
+    from jiyue.library.models import Placement
+    from jiyue.platform.models import Site
+
+    base, public = city_demo
+    page = browser.new_page()
+    failures = {}
+    kinds = {("city", "portal"), ("city", "department"), ("county", "portal")}
+    checked = set()
+    for site in Site.objects.order_by("code"):
+        if (site.level, site.kind) in checked or (site.level, site.kind) not in kinds:
+            continue
+        checked.add((site.level, site.kind))
+        live = Placement.objects.filter(site=site, state="live", resource__live=True)
+        article = live.filter(resource__kind__in=["article", "policy"]).order_by("resource_id").first()
+        guide = live.filter(resource__kind="guide").order_by("resource_id").first()
+        paths = {"home": "", "column": "tzgg/", "directory": "xxgk/",
+                 "article": f"content/{article.resource_id}.html"}
+        if guide:
+            paths["guide"] = f"content/{guide.resource_id}.html"
+        for name, path in paths.items():
+            page.goto(f"{base}/{site.code}/{path}")
+            html = page.content()
+            assert f"网站标识码：{site.code}" in html and "主办单位：" in html, (site.code, name)
+            assert "我为政府网站找错" in html and "beian.miit.gov.cn" in html
+            metas = dict(re.findall(r'<meta name="([^"]+)" content="([^"]*)"', html))
+            expected = {"home": ["SiteName", "SiteDomain", "SiteIDCode"],
+                        "column": ["ColumnName", "ColumnDescription", "ColumnKeywords", "ColumnType"],
+                        "article": ["ArticleTitle", "PubDate", "ContentSource", "Keywords",
+                                    "Author", "Description", "Image", "Url"]}.get(name, [])
+            assert set(expected) <= set(metas), (site.code, name, metas)
+            violations = _axe(page)
+            if violations:
+                failures[f"{site.code}:{name}"] = violations
+    assert checked == kinds
+    assert not failures, failures

@@ -11,7 +11,7 @@ from wagtail.models import Page
 
 
 class BenchArticlePage(Page):
-    resource = models.ForeignKey("library.Resource", on_delete=models.CASCADE, related_name="+")
+    resource = models.ForeignKey("library.Resource", on_delete=models.PROTECT, related_name="+")
 
     def serve(self, request, *args, **kwargs):
         from jiyue.platform.models import Site

@@ -35,11 +35,26 @@ def compressible(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in TEXT_TYPES
 
 
+_made_dirs: set[str] = set()
+
+
 def _atomic(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f"{TMP_PREFIX}{target.name}.{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
+    parent = str(target.parent)
+    if parent not in _made_dirs:
+        os.makedirs(parent, exist_ok=True)
+        _made_dirs.add(parent)
+    tmp = f"{parent}/{TMP_PREFIX}{target.name}.{os.getpid()}"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except FileNotFoundError:  # the directory went away (a site removed meanwhile)
+        os.makedirs(parent, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
     os.replace(tmp, target)
 
 

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             name='BenchArticlePage',
             fields=[
                 ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
-                ('resource', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='library.resource')),
+                ('resource', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="library.resource")),
             ],
             options={
                 'abstract': False,
