@@ -378,3 +378,48 @@ def test_new_sites_and_renamed_files_need_no_reload(served):
                 if re.search(r"\[(emerg|alert|crit)\]", line)
                 and "Too many levels of symbolic links" not in line]  # the escape tests
     assert not problems
+
+
+def test_nginx_serves_what_the_publisher_wrote(province, settings, tmp_path):
+    """The real publisher's tree behind nginx: pages by host and under /sites/, their types,
+    compressed variants, validators, the site's 404 page, a feed, and the API proxied."""
+    import brotli
+
+    from tests.publishing_util import make_article, publish
+
+    settings.JIYUE_PUBLIC_ROOT = tmp_path / "public"
+    settings.JIYUE_OUTBOX_LAG_SECONDS = 0
+    settings.JIYUE_PUBLISH_AUTORUN = False
+    art = make_article(province, title="全省财政工作会议召开")
+    publish()
+    upstream = Upstream()
+    nginx = Nginx(tmp_path, settings.JIYUE_PUBLIC_ROOT, tmp_path, upstream.port)
+    try:
+        home = (settings.JIYUE_PUBLIC_ROOT / CZT / "index.html").read_bytes()
+        status, headers, body = nginx.request("/", host="czt.ah.gov.cn")
+        assert status == 200 and body == home
+        assert headers["Content-Type"] == "text/html; charset=utf-8"
+        assert headers["ETag"] and headers["Last-Modified"]
+        status, headers, _ = nginx.request("/", host="czt.ah.gov.cn",
+                                           If_None_Match=headers["ETag"])
+        assert status == 304
+        status, headers, body = nginx.request(f"/content/{art.pk}.html", host="czt.ah.gov.cn",
+                                              Accept_Encoding="gzip, deflate, br")
+        assert headers["Content-Encoding"] == "br" and "全省财政工作会议召开" in brotli.decompress(body).decode()
+        status, headers, body = nginx.request("/bmdt/", host=f"{CZT}.localhost",
+                                              Accept_Encoding="gzip")
+        assert headers["Content-Encoding"] == "gzip" and art.title in gzip.decompress(body).decode()
+        status, headers, body = nginx.request(f"/sites/{CZT}/rss.xml", host="localhost")
+        assert status == 200 and headers["Content-Type"].startswith("application/xml")
+        assert art.title in body.decode()
+        status, _, body = nginx.request("/no/such/page.html", host="czt.ah.gov.cn")
+        assert status == 404 and "页面不存在" in body.decode()
+        status, _, body = nginx.request("/api/v1/sites?page=1", host="czt.ah.gov.cn")
+        seen = json.loads(body)
+        assert seen["PATH_INFO"] == "/api/v1/sites" and seen["HTTP_HOST"] == "czt.ah.gov.cn"
+        status, _, body = nginx.request(f"/sites/{CZT}/_/search?q=x", host="localhost")
+        seen = json.loads(body)
+        assert seen["PATH_INFO"] == "/_/search" and seen["HTTP_X_JIYUE_SITE"] == CZT
+    finally:
+        nginx.stop()
+        upstream.close()

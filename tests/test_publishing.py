@@ -338,3 +338,35 @@ def test_full_rebuild_repairs_a_damaged_tree(province, public):
     (public / CZT / "stray.html").write_text("left over", encoding="utf-8")
     engine.run_full(CZT)
     assert snapshot(public) == good
+
+
+def test_site_colour_and_logo(province, public):
+    import io
+
+    from django.core.exceptions import ValidationError
+    from django.core.files.images import ImageFile
+    from PIL import Image as PILImage
+    from wagtail.images.models import Image
+
+    site = province.sites["czt"]
+    site.colour = "#ffcc00"  # white text on it would be unreadable
+    with pytest.raises(ValidationError, match="对比度"):
+        site.full_clean()
+    buf = io.BytesIO()
+    PILImage.new("RGB", (200, 80), (200, 30, 30)).save(buf, "PNG")
+    site.logo = Image.objects.create(title="财政厅标志", file=ImageFile(buf, name="logo.png"))
+    site.colour = "#0b4a8b"
+    site.full_clean()
+    site.save()
+    art = make_article(province)
+    publish()
+    for path in ("index.html", f"content/{art.pk}.html", "xxgk/fdzdgk/index.html"):
+        html = page(public, CZT, path)
+        assert "--main:#0b4a8b" in html
+        logo = re.search(r'<img class="logo" src="([^"]+)"', html).group(1)
+        assert (public / CZT / path).parent.joinpath(logo).resolve().is_file()
+    site.logo = None
+    site.save()
+    publish()
+    assert "logo" not in page(public, CZT, "index.html").split("</header>")[0].replace("site-name", "")
+    assert not list((public / CZT / "files").glob("*.png"))

@@ -53,7 +53,7 @@ def test_site_admin_edits_footer_facts_but_not_identity(client, province):
     client.force_login(province.users["czt_site_admin"])
     data = {f: getattr(site, f) or "" for f in ("name", "level", "kind", "domain", "sponsor", "operator",
                                                "address", "phone", "email", "icp", "police_record",
-                                               "police_record_code", "conac", "state", "theme")}
+                                               "police_record_code", "conac", "state", "theme", "colour")}
     data.update(organisation=province.orgs["jyt"].pk, code="3400009999", phone="0551-62998888")
     r = client.post(f"/admin/site/edit/{site.pk}/", data)
     assert r.status_code == 302, r.content.decode()[:300]
@@ -89,7 +89,7 @@ def test_system_admin_creates_a_site_in_the_admin_with_its_columns(client, provi
     r = client.post("/admin/site/new/", {
         "name": "安徽省审计厅", "organisation": org.pk, "level": "province", "kind": "department",
         "domain": "sjt.ah.gov.cn", "code": "3400000042", "sponsor": "安徽省审计厅", "conac": "red",
-        "state": "building", "theme": "default"})
+        "state": "building", "theme": "default", "colour": "#9f1d20"})
     assert r.status_code == 302, r.content.decode()[:400]
     site = Site.objects.get(code="3400000042")
     assert {"tzgg", "zcwj", "xxgk", "bsfw"} <= {c.slug for c in columns_of(site)}

@@ -320,6 +320,12 @@ def pending_sites() -> list[str]:
     return sorted(set(Dirty.objects.values_list("site_code", flat=True)))
 
 
+def default_processes() -> int:
+    from django.conf import settings
+
+    return max(1, int(getattr(settings, "JIYUE_PUBLISH_PROCESSES", 1)))
+
+
 def run_pending(site_code: str | None = None, progress: Progress | None = None,
                 processes: int | None = None) -> list[Stats]:
     """Publish every site with waiting work (the background job calls this). Sites are
@@ -329,7 +335,7 @@ def run_pending(site_code: str | None = None, progress: Progress | None = None,
 
     codes = [site_code] if site_code else pending_sites()
     if processes is None:
-        processes = int(getattr(settings, "JIYUE_PUBLISH_PROCESSES", 1))
+        processes = default_processes()
     if processes > 1 and len(codes) > 1:
         return _parallel(_pending_child, codes, processes, progress)
     out = []

@@ -304,8 +304,17 @@ class SiteContext:
             "police_record": s.police_record or s.police_record_code,
             "police_record_code": s.police_record_code, "conac": s.conac,
             "colour": getattr(s, "colour", "") or "#9f1d20",
-            "logo": None,
+            "logo": self._logo(),
         }
+
+    def _logo(self) -> str | None:
+        """The site's logo as a file of its tree (`files/<digest>.<ext>`), or None."""
+        self.logo_source = None
+        if not getattr(self.site, "logo_id", None):
+            return None
+        rendition = self.site.logo.get_rendition("max-240x96")
+        self.logo_source = Path(rendition.file.path)
+        return f"files/{_file_digest(self.logo_source)}{self.logo_source.suffix.lower()}"
 
     def href(self, root: str, rid: int) -> str:
         return f"{root}content/{rid}.html"
@@ -385,6 +394,8 @@ class Renderer:
     def _base(self, path: str, out: Rendered, **extra) -> dict:
         root = _root(path)
         ctx = self.ctx
+        if ctx.site_view["logo"]:
+            out.assets[ctx.site_view["logo"]] = ctx.logo_source
         return {
             "root": root, "home": root or "./", "site": ctx.site_view,
             "nav": [{"title": c.title, "href": c.external_url or root + c.path,

@@ -44,7 +44,11 @@ class Command(BaseCommand):
 
         verbose = options.get("verbosity", 1) > 0
         result = Loader(key, progress if verbose else None).run()
-        # publish every site now (a full build writes only what changed on a rerun)
+        # publish every site now (a full build writes only what changed on a rerun); the events
+        # of loading are handed to the publisher first, so the build covers them
+        from jiyue.core import outbox
+
+        outbox.dispatch("publisher")
         call_command("publish", "--full", no_progress=not verbose, verbosity=0,
                      stdout=open(os.devnull, "w"))
         if not verbose:

@@ -54,8 +54,12 @@ class Command(BaseCommand):
                     engine.mark(code, "site")
             codes = [site] if site else engine.pending_sites()
             results = []
-            for code in codes:
-                results += engine.run_pending(code, progress=progress_for(code))
+            if len(codes) > 1 and engine.default_processes() > 1:
+                # sites side by side (JIYUE_PUBLISH_PROCESSES), as the background job does
+                results = engine.run_pending(progress=progress_for(gettext("站点")))
+            else:
+                for code in codes:
+                    results += engine.run_pending(code, progress=progress_for(code))
         for bar in bars.values():
             bar.close()
         for s in results:
