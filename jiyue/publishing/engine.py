@@ -23,6 +23,7 @@ import os
 import socket
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable
@@ -40,6 +41,7 @@ from .pages import CHUNK, Planner, SiteContext
 
 logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
+WRITER_THREADS = 3
 FLUSH_EVERY = 500
 
 Progress = Callable[[int, int], None]
@@ -134,38 +136,30 @@ def publish_site(code: str, keys: set[str] | None = None, *, full: bool = False,
     specs = planner.plan_all(groups)
     stats.planned = len(specs)
     planned_paths = {s.path for s in specs}
-    batch: list[tuple] = []
-    released: set[str] = set()  # attachments some page stopped using: maybe unused now
     total = len(specs)
-    for done, spec in enumerate(specs, 1):
-        rec = existing.get(spec.path)
-        if not (full or spec.always or rec is None or rec.sig != spec.sig or rec.pk in forced):
-            continue
-        rendered = spec.make()
-        stats.rendered += 1
-        data = rendered.text if isinstance(rendered.text, bytes) else rendered.text.encode("utf-8")
-        dg = tree.digest(data)
-        on_disk_ok = rec is not None and rec.digest == dg and (
-            not full or tree.intact(code, spec.path, len(data)))
-        if not on_disk_ok:
-            tree.write(code, spec.path, data)
-            stats.written += 1
-            stats.paths_written.append(spec.path)
-        for apath, source in rendered.assets.items():
-            if tree.copy_file(code, apath, source):
-                stats.written += 1
-                stats.paths_written.append(apath)
-        batch.append((spec, dg, len(data), rendered.deps | {f"a:{a}" for a in rendered.assets},
-                      rendered.assets))
-        if len(batch) >= FLUSH_EVERY:
-            released |= _record(code, batch, existing)
-            batch = []
-        if done % 200 == 0 or done == total:
-            if progress:
-                progress(done, total)
-            if total > 1000:  # the admin shows the progress of long runs
-                SiteState.objects.filter(pk=state.pk).update(progress_done=done, progress_total=total)
-    released |= _record(code, batch, existing)
+    # Compressing and writing release the GIL: a few threads do them while pages render.
+    # A batch is recorded only once its files are written.
+    writer = ThreadPoolExecutor(WRITER_THREADS) if total > 50 else None
+    writes: list = []
+
+    def write(path: str, data: bytes) -> None:
+        if writer is None:
+            tree.write(code, path, data)
+        else:
+            writes.append(writer.submit(tree.write, code, path, data))
+
+    def flush(batch) -> set[str]:
+        for future in writes:
+            future.result()  # a failed write fails the run before anything is recorded
+        writes.clear()
+        return _record(code, batch, existing)
+
+    try:
+        released = _render_all(specs, existing, forced, full, code, stats, state, progress,
+                               write, flush)
+    finally:
+        if writer is not None:
+            writer.shutdown(wait=True)
     if progress and total == 0:
         progress(0, 0)
 
@@ -190,6 +184,44 @@ def publish_site(code: str, keys: set[str] | None = None, *, full: bool = False,
         last_deleted=stats.deleted, last_seconds=stats.seconds, last_error="",
         theme_version=version, **({"last_full_at": now} if full else {}))
     return stats
+
+
+def _render_all(specs, existing, forced, full, code, stats, state, progress, write,
+                flush) -> set[str]:
+    """Render the planned pages that need it; returns the attachments pages stopped using."""
+    batch: list[tuple] = []
+    released: set[str] = set()
+    total = len(specs)
+    for done, spec in enumerate(specs, 1):
+        rec = existing.get(spec.path)
+        if not (full or spec.always or rec is None or rec.sig != spec.sig or rec.pk in forced):
+            continue
+        rendered = spec.make()
+        stats.rendered += 1
+        data = rendered.text if isinstance(rendered.text, bytes) else rendered.text.encode("utf-8")
+        dg = tree.digest(data)
+        on_disk_ok = rec is not None and rec.digest == dg and (
+            not full or tree.intact(code, spec.path, len(data)))
+        if not on_disk_ok:
+            write(spec.path, data)
+            stats.written += 1
+            stats.paths_written.append(spec.path)
+        for apath, source in rendered.assets.items():
+            if tree.copy_file(code, apath, source):
+                stats.written += 1
+                stats.paths_written.append(apath)
+        batch.append((spec, dg, len(data), rendered.deps | {f"a:{a}" for a in rendered.assets},
+                      rendered.assets))
+        if len(batch) >= FLUSH_EVERY:
+            released |= flush(batch)
+            batch = []
+        if done % 200 == 0 or done == total:
+            if progress:
+                progress(done, total)
+            if total > 1000:  # the admin shows the progress of long runs
+                SiteState.objects.filter(pk=state.pk).update(progress_done=done, progress_total=total)
+    released |= flush(batch)
+    return released
 
 
 def _dirty_groups(code, keys, rkeys, ctx: SiteContext, planner: Planner) -> list[str]:
