@@ -112,13 +112,16 @@ def full_rebuild(jobs: int):
 
     outbox.dispatch()  # the site and column events of setting up; rebuild covers them
     Dirty.objects.all().delete()
-    # from nothing: no published file, no record
-    shutil.rmtree(tree.root(), ignore_errors=True)
+    # from nothing: no published file, no record; a new, empty directory (deleting the old
+    # tree first would leave the disk busy with the deletion while the clock runs)
+    old = tree.root()
+    settings.JIYUE_PUBLIC_ROOT = old.with_name(f"public-{time.time_ns()}")
     PublishedFile.objects.all().delete()
-    os.sync()  # the deletions reach the disk before the clock starts
+    os.sync()
     t = time.perf_counter()
     stats = engine.run_full(jobs=jobs)
     seconds = time.perf_counter() - t
+    shutil.rmtree(old, ignore_errors=True)
     pages = sum(s.rendered for s in stats)
     files = sum(s.written for s in stats)
     print(f"full rebuild ({jobs} process{'es' if jobs > 1 else ''}): {pages} pages rendered, "
