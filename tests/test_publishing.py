@@ -370,3 +370,27 @@ def test_site_colour_and_logo(province, public):
     publish()
     assert "logo" not in page(public, CZT, "index.html").split("</header>")[0].replace("site-name", "")
     assert not list((public / CZT / "files").glob("*.png"))
+
+
+def test_renaming_a_column_below_the_navigation_rerenders_only_its_pages(province, make_policy,
+                                                                           public):
+    doc = make_policy(publish=True, place=("fdzdgk",))
+    other = make_article(province)
+    publish()
+    col = province.column("czt", "fdzdgk").specific
+    col.title = "法定主动公开"
+    col.save_revision().publish()
+    [stats] = publish()
+    assert not stats.full
+    assert set(stats.paths_written) == {
+        "index.html", "map/index.html", "xxgk/index.html", "xxgk/fdzdgk/index.html",
+        "xxgk/fdzdgk/rss.xml", "xxgk/fdzdgk/atom.xml", f"content/{doc.pk}.html"}
+    assert f"content/{other.pk}.html" not in stats.paths_written
+    assert "法定主动公开" in page(public, CZT, f"content/{doc.pk}.html")
+    # moved to another section: new address, the old one gone, the item's page follows
+    col.move(province.column("czt", "hdjl"), pos="last-child")
+    [stats] = publish()
+    assert not stats.full
+    assert (public / CZT / "hdjl/fdzdgk/index.html").exists()
+    assert not (public / CZT / "xxgk/fdzdgk").exists()
+    assert 'href="../hdjl/fdzdgk/"' in page(public, CZT, f"content/{doc.pk}.html")

@@ -188,6 +188,21 @@ class Actions:
         col.title = f"{col.title.split('·')[0]}·{self.rng.randint(1, 9)}"
         col.save_revision().publish()
 
+    def create_column(self):
+        """A new column under a section (below the navigation), with something placed in it."""
+        from jiyue.library import services
+        from jiyue.platform.models import Column
+
+        site = self.rng.choice(SITES)
+        self.n += 1
+        parent = self.p.column(site, self.rng.choice(["xxgk", "hdjl"]))
+        col = parent.add_child(instance=Column(title=f"新栏目{self.n}", slug=f"new{self.n}",
+                                               column_type="信息发布", live=False))
+        col.save_revision().publish()
+        res = self.live_resources()
+        if res:
+            services.attach(self.rng.choice(res), col)
+
     def move_column(self):
         site = self.rng.choice(SITES)
         col, _ = self.column(site)
@@ -203,7 +218,8 @@ class Actions:
     WEIGHTS = {"create": 10, "create_policy_with_interpretation": 3, "edit": 6, "place": 5,
                "edit_linked": 3, "create_image": 2,
                "withdraw_placement": 3, "withdraw": 2, "republish": 2, "pin": 2, "delete": 1,
-               "rename_column": 1, "move_column": 1, "site_setting": 1}
+               "rename_column": 2, "move_column": 2, "create_column": 1,
+               "site_setting": 1}
 
     def random_step(self):
         names = list(self.WEIGHTS)

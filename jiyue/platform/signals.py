@@ -10,13 +10,21 @@ from jiyue.core import outbox
 from .models import Column, Site, SiteHome
 
 
-def _column_event(page, verb: str, extra_sites=()):
+def _column_event(page, verb: str, extra_sites=(), top=None, parent=None):
+    """`top`: the column is (or was) directly under the site's home page, i.e. in the main
+    navigation of every page; `parent`: the column above it now."""
     from .services import site_of_page
 
     site = site_of_page(page)
     sites = sorted({s for s in [site.code if site else None, *extra_sites] if s})
+    if top is None:
+        parent_page = page.get_parent()
+        top = parent_page is None or isinstance(parent_page.specific_deferred, SiteHome) \
+            or not isinstance(page.specific_deferred, Column)
+        parent = None if top else parent_page.pk
     if sites:
-        outbox.emit(f"column.{verb}", "column", page.pk, {"column": page.pk, "sites": sites})
+        outbox.emit(f"column.{verb}", "column", page.pk,
+                    {"column": page.pk, "sites": sites, "top": bool(top), "parent": parent})
 
 
 @receiver(post_save, sender=Site)
@@ -42,7 +50,11 @@ def page_moved(sender, instance, parent_page_before=None, **kwargs):
         from .services import site_of_page
 
         before = site_of_page(parent_page_before) if parent_page_before else None
-        _column_event(instance, "moved", [before.code] if before else [])
+        parent = instance.get_parent()
+        top = (parent_page_before is None or isinstance(parent_page_before.specific_deferred, SiteHome)
+               or isinstance(parent.specific_deferred, SiteHome))
+        _column_event(instance, "moved", [before.code] if before else [], top=top,
+                      parent=None if top else parent.pk)
 
 
 @receiver(pre_delete, sender=Column)

@@ -2,8 +2,10 @@
 
 For a resource event, every site that shows the resource (or a resource linked to it: a policy
 and its interpretations) gets `r:<id>` marked, and every column it is placed in gets
-`col:<id>` marked, so lists, feeds and sitemaps are re-planned. Column and site events mark the
-whole site (`site`). Marking is idempotent; the publisher job runs after the commit.
+`col:<id>` marked, so lists, feeds and sitemaps are re-planned. A column below the main
+navigation that is renamed, edited, created or moved within its site marks `c:<id>` (every page
+that shows its name or lies under it) and its parent's `col:`; other column events and site
+events mark the whole site (`site`). Marking is idempotent; the publisher job runs after the commit.
 """
 
 from __future__ import annotations
@@ -21,8 +23,17 @@ TOPICS = ("resource.", "placement.", "site.", "column.")
 def handle(event: Event) -> None:
     p = event.payload or {}
     if event.topic.startswith(("site.", "column.")):
+        verb = event.topic.partition(".")[2]
+        below_nav = (event.topic.startswith("column.") and verb in ("published", "moved")
+                     and p.get("top") is False and p.get("column"))
         for code in p.get("sites") or ([p["site"]] if p.get("site") else []):
-            engine.mark(code, "site")
+            if below_nav and len(p["sites"]) == 1:
+                # a column below the main navigation changed (renamed, edited, created, moved
+                # within the site): its pages, its parent's, and every page that shows its name
+                engine.mark(code, f"c:{p['column']}", f"col:{p['column']}",
+                            *([f"col:{p['parent']}"] if p.get("parent") else []))
+            else:
+                engine.mark(code, "site")
     else:
         rid = p.get("id")
         if rid is None:

@@ -130,8 +130,9 @@ def publish_site(code: str, keys: set[str] | None = None, *, full: bool = False,
     else:
         groups = _dirty_groups(code, keys, rkeys, ctx, planner)
         existing = {f.path: f for f in PublishedFile.objects.filter(site_code=code, group__in=groups)}
-    forced = set(PageDep.objects.filter(site_code=code, key__in=rkeys)
-                 .values_list("file_id", flat=True)) if rkeys and not full else set()
+    shown = rkeys | {k for k in keys if k.startswith("c:")}  # what pages record showing
+    forced = set(PageDep.objects.filter(site_code=code, key__in=shown)
+                 .values_list("file_id", flat=True)) if shown and not full else set()
 
     specs = planner.plan_all(groups)
     stats.planned = len(specs)
@@ -233,9 +234,17 @@ def _dirty_groups(code, keys, rkeys, ctx: SiteContext, planner: Planner) -> list
                 groups.add(f"col:{a.id}")
         elif k.startswith("r:"):
             groups.add(k)
+    ckeys = {k for k in keys if k.startswith("c:")}
+    for k in ckeys:  # a column below the navigation changed: it and the columns under it
+        cid = int(k[2:])
+        groups.add(f"col:{cid}")
+        groups |= {f"col:{c}" for c in ctx.cols if cid in {a.id for a in ctx.ancestors(c)}}
+    if ckeys:
+        groups.add("static")  # the site map page
     groups |= {"home", "feed", "sitemap"}
-    groups |= set(PublishedFile.objects.filter(site_code=code, deps__key__in=rkeys)
-                  .values_list("group", flat=True).distinct()) if rkeys else set()
+    shown = rkeys | ckeys
+    groups |= set(PublishedFile.objects.filter(site_code=code, deps__key__in=shown)
+                  .values_list("group", flat=True).distinct()) if shown else set()
     chunk_groups = set(PublishedFile.objects.filter(site_code=code, group__startswith="sm:")
                        .values_list("group", flat=True))
     planner.known_chunks = {int(g[3:]) for g in chunk_groups} or None

@@ -435,11 +435,13 @@ class Renderer:
         return {"id": col.id, "title": col.title, "href": col.external_url or root + col.path,
                 "description": col.description, "layout": col.layout, "type": col.ctype}
 
-    def crumbs(self, root: str, col: Col | None) -> list[dict]:
+    def crumbs(self, root: str, col: Col | None, out: Rendered) -> list[dict]:
+        """The breadcrumb to a column; the page then shows (depends on) every column in it."""
         if col is None:
             return []
-        return [{"title": c.title, "href": root + c.path} for c in
-                self.ctx.ancestors(col.id) + [col]]
+        chain = self.ctx.ancestors(col.id) + [col]
+        out.deps.update(f"c:{c.id}" for c in chain)
+        return [{"title": c.title, "href": root + c.path} for c in chain]
 
     def nav_id(self, col: Col | None) -> int | None:
         if col is None:
@@ -460,6 +462,7 @@ class Renderer:
                 continue
             if col.is_section:
                 kids = [ctx.cols[k] for k in col.children]
+                out.deps.update(f"c:{k}" for k in col.children)
                 blocks.append({"col": self.col_view("", col), "section": True,
                                "children": [self.col_view("", k) for k in kids], "items": []})
             else:
@@ -492,7 +495,7 @@ class Renderer:
                               for k in range(pages, max(0, pages - 10), -1)] if n is None and pages > 1 else []),
                  "oldest": f"{first}list-1.html" if pages > 11 and n is None else None}
         c.update(col=self.col_view(root, col), title=col.title, rows=self.rows(root, [i.rid for i in shown], out),
-                 pager=pager, crumbs=self.crumbs(root, col), current=self.nav_id(col),
+                 pager=pager, crumbs=self.crumbs(root, col, out), current=self.nav_id(col),
                  feeds={"rss": first + "rss.xml", "atom": first + "atom.xml"},
                  meta={"ColumnName": col.title, "ColumnDescription": col.description or col.title,
                        "ColumnKeywords": col.keywords or col.title, "ColumnType": col.ctype,
@@ -509,10 +512,11 @@ class Renderer:
         blocks = []
         for kid_id in col.children:
             kid = ctx.cols[kid_id]
+            out.deps.add(f"c:{kid_id}")
             ids = [] if kid.is_section or kid.is_link else ctx.top(kid.id, SECTION_BLOCK)
             blocks.append({"col": self.col_view(root, kid), "items": self.rows(root, ids, out)})
         c.update(col=self.col_view(root, col), title=col.title, blocks=blocks,
-                 crumbs=self.crumbs(root, col), current=self.nav_id(col),
+                 crumbs=self.crumbs(root, col, out), current=self.nav_id(col),
                  directory=col.ctype == "信息公开",
                  meta={"ColumnName": col.title, "ColumnDescription": col.description or col.title,
                        "ColumnKeywords": col.keywords or col.title, "ColumnType": col.ctype,
@@ -524,6 +528,8 @@ class Renderer:
     def feed(self, kind: str, col: Col | None, ids: list[int]) -> Rendered:
         out, ctx = Rendered(""), self.ctx
         base = ctx.base_url + (col.path if col else "")
+        if col is not None:
+            out.deps.add(f"c:{col.id}")  # its title and address
         entries = []
         ctx.load(ids)
         for rid in ids:
@@ -593,7 +599,7 @@ class Renderer:
         c.update(
             r=r, kind=r.kind, title=r.title, body=body_fields, image=image, attachment=attachment,
             related=related, canonical=canonical if canonical != own else None,
-            crumbs=self.crumbs(root, col), current=self.nav_id(col),
+            crumbs=self.crumbs(root, col, out), current=self.nav_id(col),
             published=fmt_time(r.published_at), source=source,
             organisation=r.organisation.name if r.organisation_id else "",
             topic=str(r.topic) if r.topic_id else "",
