@@ -23,7 +23,6 @@ import os
 import socket
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable
@@ -41,7 +40,6 @@ from .pages import CHUNK, Planner, SiteContext
 
 logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
-WRITER_THREADS = 3
 FLUSH_EVERY = 500
 
 Progress = Callable[[int, int], None]
@@ -127,40 +125,32 @@ def publish_site(code: str, keys: set[str] | None = None, *, full: bool = False,
     if full:
         groups = planner.all_groups()
         existing = {f.path: f for f in PublishedFile.objects.filter(site_code=code)}
+        forced: set[int] = set()
     else:
-        groups = _dirty_groups(code, keys, rkeys, ctx, planner)
+        groups, forced = _dirty_groups(code, keys, rkeys, ctx, planner)
         existing = {f.path: f for f in PublishedFile.objects.filter(site_code=code, group__in=groups)}
-    shown = rkeys | {k for k in keys if k.startswith("c:")}  # what pages record showing
-    forced = set(PageDep.objects.filter(site_code=code, key__in=shown)
-                 .values_list("file_id", flat=True)) if shown and not full else set()
 
     specs = planner.plan_all(groups)
-    stats.planned = len(specs)
+    stats.planned = total = len(specs)
     planned_paths = {s.path for s in specs}
-    total = len(specs)
-    # Compressing and writing release the GIL: a few threads do them while pages render.
-    # A batch is recorded only once its files are written.
-    writer = ThreadPoolExecutor(WRITER_THREADS) if total > 50 else None
-    writes: list = []
-
-    def write(path: str, data: bytes) -> None:
-        if writer is None:
-            tree.write(code, path, data)
-        else:
-            writes.append(writer.submit(tree.write, code, path, data))
-
-    def flush(batch) -> set[str]:
-        for future in writes:
-            future.result()  # a failed write fails the run before anything is recorded
-        writes.clear()
-        return _record(code, batch, existing)
-
-    try:
-        released = _render_all(specs, existing, forced, full, code, stats, state, progress,
-                               write, flush)
-    finally:
-        if writer is not None:
-            writer.shutdown(wait=True)
+    batch: list[tuple] = []
+    released: set[str] = set()  # attachments some page stopped using: maybe unused now
+    # A batch is recorded only once its files are on disk (`writer.wait()`).
+    with tree.Writer(code, threads=total > 50) as writer:
+        for done, spec in enumerate(specs, 1):
+            rec = existing.get(spec.path)
+            if full or spec.always or rec is None or rec.sig != spec.sig or rec.pk in forced:
+                batch.append(_render(spec, rec, full, code, stats, writer))
+            if len(batch) >= FLUSH_EVERY or (done == total and batch):
+                writer.wait()
+                released |= _record(code, batch, existing)
+                batch = []
+            if done % 200 == 0 or done == total:
+                if progress:
+                    progress(done, total)
+                if total > 1000:  # the admin shows the progress of long runs
+                    SiteState.objects.filter(pk=state.pk).update(progress_done=done,
+                                                                 progress_total=total)
     if progress and total == 0:
         progress(0, 0)
 
@@ -174,9 +164,9 @@ def publish_site(code: str, keys: set[str] | None = None, *, full: bool = False,
     PublishedFile.objects.filter(pk__in=[f.pk for f in gone]).delete()
     stats.deleted += len(gone)
     stats.deleted += _collect_assets(code, None if full else released)
-    if full:
+    if full:  # host names change only with site settings, which rebuild the site
         stats.deleted += _remove_strays(code)
-    tree.link_hosts(code, hostnames(site))
+        tree.link_hosts(code, hostnames(site))
 
     stats.seconds = time.monotonic() - started
     now = timezone.now()
@@ -187,45 +177,29 @@ def publish_site(code: str, keys: set[str] | None = None, *, full: bool = False,
     return stats
 
 
-def _render_all(specs, existing, forced, full, code, stats, state, progress, write,
-                flush) -> set[str]:
-    """Render the planned pages that need it; returns the attachments pages stopped using."""
-    batch: list[tuple] = []
-    released: set[str] = set()
-    total = len(specs)
-    for done, spec in enumerate(specs, 1):
-        rec = existing.get(spec.path)
-        if not (full or spec.always or rec is None or rec.sig != spec.sig or rec.pk in forced):
-            continue
-        rendered = spec.make()
-        stats.rendered += 1
-        data = rendered.text if isinstance(rendered.text, bytes) else rendered.text.encode("utf-8")
-        dg = tree.digest(data)
-        on_disk_ok = rec is not None and rec.digest == dg and (
-            not full or tree.intact(code, spec.path, len(data)))
-        if not on_disk_ok:
-            write(spec.path, data)
+def _render(spec, rec, full: bool, code: str, stats: Stats, writer) -> tuple:
+    """Render one page; write it (and copy its attachments) when its bytes changed."""
+    rendered = spec.make()
+    stats.rendered += 1
+    data = rendered.text if isinstance(rendered.text, bytes) else rendered.text.encode("utf-8")
+    dg = tree.digest(data)
+    on_disk_ok = rec is not None and rec.digest == dg and (
+        not full or tree.intact(code, spec.path, len(data)))
+    if not on_disk_ok:
+        writer.write(spec.path, data)
+        stats.written += 1
+        stats.paths_written.append(spec.path)
+    for apath, source in rendered.assets.items():
+        if tree.copy_file(code, apath, source):
             stats.written += 1
-            stats.paths_written.append(spec.path)
-        for apath, source in rendered.assets.items():
-            if tree.copy_file(code, apath, source):
-                stats.written += 1
-                stats.paths_written.append(apath)
-        batch.append((spec, dg, len(data), rendered.deps | {f"a:{a}" for a in rendered.assets},
-                      rendered.assets))
-        if len(batch) >= FLUSH_EVERY:
-            released |= flush(batch)
-            batch = []
-        if done % 200 == 0 or done == total:
-            if progress:
-                progress(done, total)
-            if total > 1000:  # the admin shows the progress of long runs
-                SiteState.objects.filter(pk=state.pk).update(progress_done=done, progress_total=total)
-    released |= flush(batch)
-    return released
+            stats.paths_written.append(apath)
+    return (spec, dg, len(data), rendered.deps | {f"a:{a}" for a in rendered.assets},
+            rendered.assets)
 
 
-def _dirty_groups(code, keys, rkeys, ctx: SiteContext, planner: Planner) -> list[str]:
+def _dirty_groups(code, keys, rkeys, ctx: SiteContext, planner: Planner
+                  ) -> tuple[list[str], set[int]]:
+    """The groups to re-plan for these dirty keys, and the pages that must be re-rendered."""
     groups: set[str] = set()
     for k in keys:
         if k.startswith("col:"):
@@ -242,9 +216,13 @@ def _dirty_groups(code, keys, rkeys, ctx: SiteContext, planner: Planner) -> list
     if ckeys:
         groups.add("static")  # the site map page
     groups |= {"home", "feed", "sitemap"}
-    shown = rkeys | ckeys
-    groups |= set(PublishedFile.objects.filter(site_code=code, deps__key__in=shown)
-                  .values_list("group", flat=True).distinct()) if shown else set()
+    # pages that show a changed resource or column: re-planned, and re-rendered (`forced`)
+    shown = PageDep.objects.filter(site_code=code, key__in=rkeys | ckeys) \
+        .values_list("file_id", "file__group") if rkeys | ckeys else []
+    forced = set()
+    for file_id, group in shown:
+        forced.add(file_id)
+        groups.add(group)
     chunk_groups = set(PublishedFile.objects.filter(site_code=code, group__startswith="sm:")
                        .values_list("group", flat=True))
     planner.known_chunks = {int(g[3:]) for g in chunk_groups} or None
@@ -256,7 +234,7 @@ def _dirty_groups(code, keys, rkeys, ctx: SiteContext, planner: Planner) -> list
     else:
         groups |= chunk_groups  # back to one sitemap: the chunks plan nothing and go
     order = {"static": 0, "home": 1, "feed": 2, "sitemap": 3}
-    return sorted(groups, key=lambda g: (order.get(g, 4 if g.startswith("col:") else 5), g))
+    return sorted(groups, key=lambda g: (order.get(g, 4 if g.startswith("col:") else 5), g)), forced
 
 
 @transaction.atomic
@@ -372,8 +350,6 @@ def run_pending(site_code: str | None = None, progress: Progress | None = None,
     """Publish every site with waiting work (the background job calls this). Sites are
     independent: with several sites waiting, `processes` (default JIYUE_PUBLISH_PROCESSES)
     publish them side by side."""
-    from django.conf import settings
-
     codes = [site_code] if site_code else pending_sites()
     if processes is None:
         processes = default_processes()

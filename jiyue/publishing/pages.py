@@ -24,10 +24,9 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
-from urllib.parse import quote
 
 from django.conf import settings
 from django.db.models import F
@@ -119,21 +118,12 @@ class Item:
     rid: int
     pinned: bool
     sort_order: int
-    pos: int  # place in the column's archive order: by (publish time, resource id)
-
-    @property
-    def key(self):
-        return self.pos
-
-
-def archive_order(items: list[Item]) -> list[Item]:
-    return sorted(items, key=lambda i: i.key)
 
 
 def display_order(items: list[Item]) -> list[Item]:
+    """Pinned first (by their order), then the newest; `items` come in archive order."""
     pinned = sorted((i for i in items if i.pinned), key=lambda i: (i.sort_order, i.rid))
-    rest = sorted((i for i in items if not i.pinned), key=lambda i: i.key, reverse=True)
-    return pinned + rest
+    return pinned + [i for i in reversed(items) if not i.pinned]
 
 
 class SiteContext:
@@ -197,8 +187,7 @@ class SiteContext:
             rows = (Placement.objects.filter(column_id=cid, state=Placement.LIVE, resource__live=True)
                     .order_by("published_at", "resource_id")
                     .values_list("resource_id", "pinned", "sort_order"))
-            self._items[cid] = [Item(rid, pinned, order, pos)
-                                for pos, (rid, pinned, order) in enumerate(rows)]
+            self._items[cid] = [Item(*row) for row in rows]
         return self._items[cid]
 
     def top(self, cid: int, n: int) -> list[int]:
@@ -219,18 +208,21 @@ class SiteContext:
                     .values_list("resource_id", flat=True)[:max(0, n - len(pinned))])
         return pinned + rest
 
-    def public_ids(self) -> list[int]:
+    def _with_pages(self):
+        """Placements whose resource has a detail page on this site (public, not a link)."""
+        return (Placement.objects.filter(site=self.site, state=Placement.LIVE, resource__live=True)
+                .exclude(resource__kind__in=NO_DETAIL_KINDS))
+
+    def detail_ids(self) -> list[int]:
+        """Every resource with a detail page on this site (loaded once, for full builds)."""
         if self._public is None:
-            self._public = set(
-                Placement.objects.filter(site=self.site, state=Placement.LIVE, resource__live=True)
-                .values_list("resource_id", flat=True))
+            self._public = set(self._with_pages().values_list("resource_id", flat=True))
         return sorted(self._public)
 
-    def public_among(self, ids) -> set[int]:
+    def with_detail_page(self, ids) -> set[int]:
         if self._public is not None:
             return self._public & set(ids)
-        return set(Placement.objects.filter(site=self.site, state=Placement.LIVE,
-                                            resource__live=True, resource_id__in=list(ids))
+        return set(self._with_pages().filter(resource_id__in=list(ids))
                    .values_list("resource_id", flat=True))
 
     def expect(self, ids) -> None:
@@ -435,6 +427,15 @@ class Renderer:
         return {"id": col.id, "title": col.title, "href": col.external_url or root + col.path,
                 "description": col.description, "layout": col.layout, "type": col.ctype}
 
+    @staticmethod
+    def column_meta(col: Col) -> dict:
+        """The <meta> tags of a column page (STANDARDS.md: ColumnName … ColumnType)."""
+        description = col.description or col.title
+        keywords = col.keywords or col.title
+        return {"ColumnName": col.title, "ColumnDescription": description,
+                "ColumnKeywords": keywords, "ColumnType": col.ctype,
+                "description": description, "keywords": keywords}
+
     def crumbs(self, root: str, col: Col | None, out: Rendered) -> list[dict]:
         """The breadcrumb to a column; the page then shows (depends on) every column in it."""
         if col is None:
@@ -478,7 +479,7 @@ class Renderer:
 
     def column_page(self, col: Col, n: int | None, items: list[Item], pages: int) -> Rendered:
         """n=None: the column's first page (index.html); otherwise list-<n>.html."""
-        out, ctx = Rendered(""), self.ctx
+        out = Rendered("")
         path = col.path + ("index.html" if n is None else f"list-{n}.html")
         c = self._base(path, out)
         root = c["root"]
@@ -497,10 +498,7 @@ class Renderer:
         c.update(col=self.col_view(root, col), title=col.title, rows=self.rows(root, [i.rid for i in shown], out),
                  pager=pager, crumbs=self.crumbs(root, col, out), current=self.nav_id(col),
                  feeds={"rss": first + "rss.xml", "atom": first + "atom.xml"},
-                 meta={"ColumnName": col.title, "ColumnDescription": col.description or col.title,
-                       "ColumnKeywords": col.keywords or col.title, "ColumnType": col.ctype,
-                       "description": col.description or col.title,
-                       "keywords": col.keywords or col.title})
+                 meta=self.column_meta(col))
         out.text = self.render("column.html", c)
         return out
 
@@ -518,10 +516,7 @@ class Renderer:
         c.update(col=self.col_view(root, col), title=col.title, blocks=blocks,
                  crumbs=self.crumbs(root, col, out), current=self.nav_id(col),
                  directory=col.ctype == "信息公开",
-                 meta={"ColumnName": col.title, "ColumnDescription": col.description or col.title,
-                       "ColumnKeywords": col.keywords or col.title, "ColumnType": col.ctype,
-                       "description": col.description or col.title,
-                       "keywords": col.keywords or col.title})
+                 meta=self.column_meta(col))
         out.text = self.render("section.html", c)
         return out
 
@@ -626,7 +621,7 @@ class Renderer:
         other = self.ctx.resource(rid)
         if other is None:
             return None
-        here = rid in self.ctx.public_among([rid])
+        here = rid in self.ctx.with_detail_page([rid])
         url = self.ctx.href(root, rid) if here else self.ctx.canonical(rid)
         if not url:
             return None
@@ -725,7 +720,7 @@ class Planner:
         self._chunks: list[int] | None = None
 
     def all_groups(self) -> list[str]:
-        ids = self.ctx.public_ids()
+        ids = self.ctx.detail_ids()
         groups = ["static", "home", "feed", "sitemap"]
         groups += [f"col:{c}" for c in self.ctx.cols]
         chunks = self.chunks()
@@ -798,7 +793,7 @@ class Planner:
             ids = [i.rid for i in items[(n - 1) * PAGE_SIZE:n * PAGE_SIZE]]
             specs.append(Spec(f"{col.path}list-{n}.html", g, sig(ids, n, n < numbered),
                               lambda n=n: self.r.column_page(col, n, items, numbered)))
-        newest = [i.rid for i in sorted(items, key=lambda i: i.key, reverse=True)[:FEED_SIZE]]
+        newest = [i.rid for i in reversed(items[-FEED_SIZE:])]
         for kind in ("rss", "atom"):
             specs.append(Spec(f"{col.path}{kind}.xml", g, sig(newest),
                               lambda kind=kind: self.r.feed(kind, col, newest)))
@@ -813,20 +808,10 @@ class Planner:
                 for kind in ("rss", "atom")]
 
     def plan_details(self, rids) -> list[Spec]:
-        public = self.ctx.public_among(rids)
-        kinds_of = {}
-        ordered = sorted(public)
-        for i in range(0, len(ordered), 5000):
-            kinds_of.update(Resource.objects.filter(pk__in=ordered[i:i + 5000])
-                            .values_list("id", "kind"))
-        specs = []
-        ids = [i for i in sorted(public) if kinds_of.get(i) not in NO_DETAIL_KINDS]
-        self.ctx.expect(ids)
-        for rid in rids:
-            if rid in ids:
-                specs.append(Spec(f"content/{rid}.html", f"r:{rid}", "",
-                                  lambda rid=rid: self.r.detail(rid), always=True))
-        return specs
+        with_page = self.ctx.with_detail_page(rids)
+        self.ctx.expect(sorted(with_page))
+        return [Spec(f"content/{rid}.html", f"r:{rid}", "", lambda rid=rid: self.r.detail(rid),
+                     always=True) for rid in rids if rid in with_page]
 
     # sitemaps: small sites get one urlset; large ones an index, the fixed pages and chunks.
     def _detail_rows(self, lo: int | None = None, hi: int | None = None):
@@ -859,9 +844,7 @@ class Planner:
         return h.hexdigest()
 
     def _details(self):
-        return (Placement.objects.filter(site=self.ctx.site, state=Placement.LIVE,
-                                         resource__live=True)
-                .exclude(resource__kind__in=NO_DETAIL_KINDS))
+        return self.ctx._with_pages()
 
     def chunks(self) -> list[int]:
         """The non-empty sitemap chunks of the site."""
@@ -904,9 +887,3 @@ class Planner:
                      lambda: Rendered(self.r.sitemap_urls(self._url_rows(rows))))]
 
 
-def detail_url_path(rid: int) -> str:
-    return f"content/{rid}.html"
-
-
-def quote_path(path: str) -> str:
-    return quote(path)

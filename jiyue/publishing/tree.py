@@ -68,6 +68,39 @@ def write(code: str, path: str, data: bytes) -> None:
     _atomic(target, data)
 
 
+class Writer:
+    """Writes a site's pages: on a few threads (compressing and writing release the GIL, so
+    they overlap the rendering of the next pages), or in line. `wait()` returns once every
+    page handed over is on disk, and raises the first failure."""
+
+    THREADS = 3
+
+    def __init__(self, code: str, threads: bool = True):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.code = code
+        self.pool = ThreadPoolExecutor(self.THREADS) if threads else None
+        self.pending: list = []
+
+    def write(self, path: str, data: bytes) -> None:
+        if self.pool is None:
+            write(self.code, path, data)
+        else:
+            self.pending.append(self.pool.submit(write, self.code, path, data))
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, []
+        for future in pending:
+            future.result()
+
+    def __enter__(self) -> "Writer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+
 def copy_file(code: str, path: str, source: Path) -> bool:
     """Place an attachment (content-addressed: an existing file is already right)."""
     target = site_dir(code) / path
