@@ -19,6 +19,23 @@ def credit_code(seed: int, region: str = "340000") -> str:
     return first17 + credit_code_check_char(first17)
 
 
+def store(resource, *columns, publish=True, clean=False):
+    """Save a resource as the editor does (a draft with its revision), place it in these
+    columns (as the platform places: no permission check), and publish it."""
+    from jiyue.library import services
+
+    if clean:
+        resource.full_clean()
+    resource.save()
+    revision = resource.save_revision()
+    for column in columns:
+        services.attach(resource, column)
+    if publish:
+        revision.publish()
+        resource.refresh_from_db()
+    return resource
+
+
 @dataclass
 class Province:
     platform: object
@@ -90,21 +107,13 @@ def make_policy(province):
 
     def make(org="czt", title="关于做好2026年度预算编制工作的通知", publish=False, sharing="all",
              doc_number="皖财〔2026〕12号", place=("zcwj",), **extra):
-        from jiyue.library import services
 
         doc = PolicyDocument(organisation=province.orgs[org], title=title,
                              doc_number=doc_number, issuing_body=province.orgs[org].name,
                              written_on=date(2026, 1, 5), body="<p>各市财政局：</p><p>现就有关事项通知如下。</p>",
                              sharing=sharing, live=False, **extra)
-        doc.full_clean()
-        doc.save()
-        rev = doc.save_revision()
-        for slug in place:
-            services.attach(doc, province.column(org, slug))
-        if publish:
-            rev.publish()
-            doc.refresh_from_db()
-        return doc
+        return store(doc, *(province.column(org, slug) for slug in place), publish=publish,
+                     clean=True)
 
     return make
 
@@ -112,3 +121,21 @@ def make_policy(province):
 @pytest.fixture
 def api_client(client):
     return client
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (scripts/test installs it as root)")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run", "--disable-sync"])
+        yield b
+        b.close()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import brotli
 
+from tests.conftest import store  # noqa: F401  (re-exported for the publishing tests)
+
 
 def publish():
     """What the background jobs do after a change: the outbox consumer, then the publisher."""
@@ -41,24 +43,14 @@ def page(root: Path, code: str, path: str) -> str:
 
 def make_article(province, org="czt", title="厅领导调研基层财政工作", place=("bmdt",), publish=True,
                  **extra):
-    from jiyue.library import services
     from jiyue.library.models import Article
 
     a = Article(organisation=province.orgs[org], title=title,
                 body="<p>调研组一行深入基层，了解财政资金使用情况。</p>", live=False, **extra)
-    a.full_clean()
-    a.save()
-    rev = a.save_revision()
-    for slug in place:
-        services.attach(a, province.column(org, slug))
-    if publish:
-        rev.publish()
-        a.refresh_from_db()
-    return a
+    return store(a, *(province.column(org, slug) for slug in place), publish=publish, clean=True)
 
 
 def make_guide(province, org="czt", title="政府采购供应商投诉处理", place=("bsfw",)):
-    from jiyue.library import services
     from jiyue.library.models import ServiceGuide
 
     g = ServiceGuide(organisation=province.orgs[org], title=title, legal_basis="《政府采购法》",
@@ -68,14 +60,7 @@ def make_guide(province, org="czt", title="政府采购供应商投诉处理", p
                      promised_limit="30个工作日", statutory_limit="30个工作日", fees="不收费",
                      consult_phone="0551-12345678", complaint_phone="0551-12345679",
                      online_url="https://www.ahzwfw.gov.cn/", live=False)
-    g.full_clean()
-    g.save()
-    rev = g.save_revision()
-    for slug in place:
-        services.attach(g, province.column(org, slug))
-    rev.publish()
-    g.refresh_from_db()
-    return g
+    return store(g, *(province.column(org, slug) for slug in place), clean=True)
 
 
 def today():

@@ -19,7 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
-from tests.test_static_server import CZT, NOT_FOUND, PAGE, PORTAL, make_tree
+from tests.test_static_server import CZT, NOT_FOUND, PAGE, PORTAL, TYPES_AND_CACHING, make_tree
 
 NGINX = "/usr/sbin/nginx"
 TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "nginx" / "jiyue.conf"
@@ -203,14 +203,7 @@ def test_pages_by_host_and_under_sites(served):
 
 def test_content_types_and_cache_lifetimes(served):
     nginx, _ = served
-    expect = {
-        "/assets/site.css": ("text/css; charset=utf-8", "public, max-age=31536000, immutable"),
-        "/assets/logo.svg": ("image/svg+xml; charset=utf-8", "public, max-age=31536000, immutable"),
-        "/sitemap.xml": ("application/xml; charset=utf-8", "public, max-age=300"),
-        f"/files/{'ab' * 32}.pdf": ("application/pdf", "public, max-age=31536000, immutable"),
-        f"/files/{'cd' * 32}.png": ("image/png", "public, max-age=31536000, immutable"),
-    }
-    for path, want in expect.items():
+    for path, want in TYPES_AND_CACHING.items():
         for prefix in ("", f"/sites/{PORTAL}"):
             status, headers, _ = nginx.request(prefix + path)
             assert status == 200, path

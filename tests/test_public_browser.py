@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.publishing_util import make_article, make_guide, publish
-from tests.test_browser import browser  # noqa: F401  (the Chromium fixture)
+from tests.publishing_util import make_article, make_guide, publish, store
 
 pytestmark = [pytest.mark.browser]
 AXE = os.environ.get("JIYUE_AXE_JS", str(Path(__file__).resolve().parent.parent
@@ -36,7 +35,6 @@ def demo_pages(province, make_policy, settings, tmp_path):
     from wagtail.documents.models import Document
     from wagtail.images.models import Image
 
-    from jiyue.library import services
     from jiyue.library.models import FileResource, ImageResource, Interpretation, LinkResource
 
     settings.JIYUE_PUBLIC_ROOT = tmp_path / "public"
@@ -47,12 +45,9 @@ def demo_pages(province, make_policy, settings, tmp_path):
         doc = make_policy(org=org, publish=True, title=f"关于进一步优化营商环境的若干措施（{org}）",
                           place=("zcwj", "fdzdgk"), doc_number="皖政〔2026〕8号" if org == "portal" else "皖财〔2026〕12号",
                           summary="从市场准入、政务服务等方面提出二十条措施。", keywords="营商环境,政务服务")
-        interp = Interpretation(organisation=province.orgs[org], title="图解：优化营商环境二十条",
-                                interprets=doc, body="<p>一图读懂。</p>", live=False)
-        interp.save()
-        rev = interp.save_revision()
-        services.attach(interp, province.column(org, "zcjd"))
-        rev.publish()
+        interp = store(Interpretation(organisation=province.orgs[org], title="图解：优化营商环境二十条",
+                                      interprets=doc, body="<p>一图读懂。</p>", live=False),
+                       province.column(org, "zcjd"))
         art = None
         for i in range(25):
             art = make_article(province, org=org, title=f"第{i + 1}期政务动态：基层调研与服务改进",
@@ -62,25 +57,16 @@ def demo_pages(province, make_policy, settings, tmp_path):
         buf = io.BytesIO()
         PILImage.new("RGB", (800, 500), (30, 90, 160)).save(buf, "PNG")
         img = Image.objects.create(title="调研现场", file=ImageFile(buf, name=f"{org}.png"))
-        pic = ImageResource(organisation=province.orgs[org], title="调研现场图片", image=img,
-                            alt="工作人员在服务大厅为群众办理业务", live=False)
-        pic.save()
-        rev = pic.save_revision()
-        services.attach(pic, province.column(org, "tpxw"))
-        rev.publish()
+        pic = store(ImageResource(organisation=province.orgs[org], title="调研现场图片", image=img,
+                                  alt="工作人员在服务大厅为群众办理业务", live=False),
+                    province.column(org, "tpxw"))
         d = Document.objects.create(title="政府采购投诉书格式", file=__import__(
             "django.core.files.base", fromlist=["ContentFile"]).ContentFile(b"%PDF-1.4 demo", name="ts.pdf"))
-        f = FileResource(organisation=province.orgs[org], title="政府采购投诉书格式", document=d, live=False)
-        f.save()
-        rev = f.save_revision()
-        services.attach(f, province.column(org, "wjxz"))
-        rev.publish()
-        link = LinkResource(organisation=province.orgs[org], title="安徽政务服务网",
-                            url="https://www.ahzwfw.gov.cn/", live=False)
-        link.save()
-        rev = link.save_revision()
-        services.attach(link, province.column(org, "yqlj"))
-        rev.publish()
+        f = store(FileResource(organisation=province.orgs[org], title="政府采购投诉书格式",
+                               document=d, live=False), province.column(org, "wjxz"))
+        store(LinkResource(organisation=province.orgs[org], title="安徽政务服务网",
+                           url="https://www.ahzwfw.gov.cn/", live=False),
+              province.column(org, "yqlj"))
         ids[org] = {"policy": doc.pk, "article": art.pk, "guide": guide.pk,
                     "interpretation": interp.pk, "image": pic.pk, "file": f.pk}
     publish()

@@ -9,7 +9,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from tests.publishing_util import (check_siblings, make_article, make_guide, page, publish,
+from tests.publishing_util import (check_siblings, make_article, make_guide, page, publish, store,
                                    snapshot)
 
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -109,17 +109,13 @@ def test_service_guide_page_lists_every_element(province, public):
 
 
 def test_policy_and_interpretation_link_each_other(province, make_policy, public):
-    from jiyue.library import services
     from jiyue.library.models import Interpretation
 
     doc = make_policy(publish=True)
     publish()
-    i = Interpretation(organisation=province.orgs["czt"], title="一图读懂预算编制通知",
-                       interprets=doc, body="<p>解读</p>", live=False)
-    i.save()
-    rev = i.save_revision()
-    services.attach(i, province.column("czt", "zcjd"))
-    rev.publish()
+    i = store(Interpretation(organisation=province.orgs["czt"], title="一图读懂预算编制通知",
+                             interprets=doc, body="<p>解读</p>", live=False),
+              province.column("czt", "zcjd"))
     publish()
     policy_page = page(public, CZT, f"content/{doc.pk}.html")
     assert "相关解读" in policy_page and f'href="{i.pk}.html"' not in policy_page

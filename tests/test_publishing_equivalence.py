@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.publishing_util import check_siblings, make_article, publish, snapshot
+from tests.publishing_util import check_siblings, make_article, publish, snapshot, store
 
 SITES = ("portal", "czt", "jyt")
 LEAF_SLUGS = ("bmdt", "tzgg", "zcwj", "zcjd", "wjxz", "gkzn", "fdzdgk", "ldxx")
@@ -80,12 +80,9 @@ class Actions:
         doc.save_revision().publish()
         services.attach(doc, self.p.column(site, "zcwj"))
         if self.rng.random() < 0.7:
-            i = Interpretation(organisation=self.p.orgs[site], title=f"解读{self.n}号",
-                               interprets=doc, body="<p>解读</p>", live=False)
-            i.save()
-            rev = i.save_revision()
-            services.attach(i, self.p.column(self.rng.choice(SITES), "zcjd"))
-            rev.publish()
+            store(Interpretation(organisation=self.p.orgs[site], title=f"解读{self.n}号",
+                                 interprets=doc, body="<p>解读</p>", live=False),
+                  self.p.column(self.rng.choice(SITES), "zcjd"))
 
     def edit(self):
         res = self.live_resources()
@@ -102,7 +99,6 @@ class Actions:
         from PIL import Image as PILImage
         from wagtail.images.models import Image
 
-        from jiyue.library import services
         from jiyue.library.models import ImageResource
 
         site = self.rng.choice(SITES)
@@ -110,12 +106,9 @@ class Actions:
         buf = io.BytesIO()
         PILImage.new("RGB", (40, 30), (self.rng.randrange(256), 80, 120)).save(buf, "PNG")
         img = Image.objects.create(title=f"图{self.n}", file=ImageFile(buf, name=f"p{self.n}.png"))
-        pic = ImageResource(organisation=self.p.orgs[site], title=f"图片{self.n}号", image=img,
-                            alt="现场照片", live=False)
-        pic.save()
-        rev = pic.save_revision()
-        services.attach(pic, self.p.column(site, self.rng.choice(["tpxw", "bmdt"])))
-        rev.publish()
+        store(ImageResource(organisation=self.p.orgs[site], title=f"图片{self.n}号", image=img,
+                            alt="现场照片", live=False),
+              self.p.column(site, self.rng.choice(["tpxw", "bmdt"])))
 
     def edit_linked(self):
         """Edit a policy or an interpretation: pages of the other one (on any site) follow."""

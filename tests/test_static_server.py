@@ -193,15 +193,19 @@ def test_host_links_appear_without_restart(app, public):
 
 
 # --- files -----------------------------------------------------------------------------------
+# What both servers (jiyue serve, nginx) send for files of the tree made by make_tree():
+# path -> (Content-Type, Cache-Control).
+TYPES_AND_CACHING = {
+    "/assets/site.css": ("text/css; charset=utf-8", "public, max-age=31536000, immutable"),
+    "/assets/logo.svg": ("image/svg+xml; charset=utf-8", "public, max-age=31536000, immutable"),
+    "/sitemap.xml": ("application/xml; charset=utf-8", "public, max-age=300"),
+    f"/files/{'ab' * 32}.pdf": ("application/pdf", "public, max-age=31536000, immutable"),
+    f"/files/{'cd' * 32}.png": ("image/png", "public, max-age=31536000, immutable"),
+}
+
+
 def test_content_types_and_cache_lifetimes(app):
-    expect = {
-        "/assets/site.css": ("text/css; charset=utf-8", "public, max-age=31536000, immutable"),
-        "/assets/logo.svg": ("image/svg+xml; charset=utf-8", "public, max-age=31536000, immutable"),
-        "/sitemap.xml": ("application/xml; charset=utf-8", "public, max-age=300"),
-        f"/files/{'ab' * 32}.pdf": ("application/pdf", "public, max-age=31536000, immutable"),
-        f"/files/{'cd' * 32}.png": ("image/png", "public, max-age=31536000, immutable"),
-    }
-    for path, (ctype, cache) in expect.items():
+    for path, (ctype, cache) in TYPES_AND_CACHING.items():
         r = call(app, path, ACCEPT_ENCODING="gzip, br")
         assert r.status == 200, path
         assert (r.headers["content-type"], r.headers["cache-control"]) == (ctype, cache), path
