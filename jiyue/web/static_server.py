@@ -19,6 +19,7 @@ import os
 import stat as stat_mod
 import threading
 import time
+from dataclasses import dataclass
 from calendar import timegm
 from email.utils import formatdate, parsedate
 from urllib.parse import quote
@@ -111,21 +112,18 @@ def etag_matches(header: str, etag: str) -> bool:
     return False
 
 
+@dataclass(slots=True)
 class _Entry:
     """One representation of one file: stat key, headers, and (small files) the bytes."""
 
-    __slots__ = ("key", "body", "headers", "etag", "mtime", "last_modified", "size",
-                 "not_found_headers")
-
-    def __init__(self, key, body, headers, etag, mtime, last_modified, size, not_found_headers):
-        self.key = key
-        self.body = body
-        self.headers = headers
-        self.etag = etag
-        self.mtime = mtime
-        self.last_modified = last_modified
-        self.size = size
-        self.not_found_headers = not_found_headers
+    key: tuple
+    body: bytes | None
+    headers: list
+    etag: str
+    mtime: int
+    last_modified: str
+    size: int
+    not_found_headers: list | None
 
 
 class StaticServer:
