@@ -5,11 +5,13 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from jiyue.api.api import api
+from jiyue.web.views import platform_home
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("api/v1/", api.urls),
     path("_/", include("jiyue.web.urls")),
+    path("", platform_home),
     path("documents/", include(wagtaildocs_urls)),
     path("", include(wagtail_urls)),
 ]

@@ -390,3 +390,22 @@ def test_renaming_a_column_below_the_navigation_rerenders_only_its_pages(provinc
     assert (public / CZT / "hdjl/fdzdgk/index.html").exists()
     assert not (public / CZT / "xxgk/fdzdgk").exists()
     assert 'href="../hdjl/fdzdgk/"' in page(public, CZT, f"content/{doc.pk}.html")
+
+
+def test_the_platform_root_leads_to_the_portal(province, client, db):
+    r = client.get("/", HTTP_HOST="localhost")
+    assert r.status_code == 302 and r["Location"] == "/sites/3400000001/"
+
+
+def test_the_root_without_any_site_is_the_admin(client, db):
+    r = client.get("/", HTTP_HOST="localhost")
+    assert r.status_code == 302 and r["Location"] == "/admin/"
+
+
+def test_home_page_shows_no_empty_column_blocks(province, public):
+    make_article(province)
+    publish()
+    home = page(public, CZT, "index.html")
+    assert "厅领导调研基层财政工作" in home
+    assert "本栏目暂无信息" not in home
+    assert "本栏目暂无信息" in page(public, CZT, "zcjd/index.html")  # the column page says so

@@ -466,10 +466,9 @@ class Renderer:
                 out.deps.update(f"c:{k}" for k in col.children)
                 blocks.append({"col": self.col_view("", col), "section": True,
                                "children": [self.col_view("", k) for k in kids], "items": []})
-            else:
-                ids = tops[col.id]
+            elif tops[col.id]:  # an empty column gets no block on the home page
                 blocks.append({"col": self.col_view("", col), "section": False, "children": [],
-                               "items": self.rows("", ids, out)})
+                               "items": self.rows("", tops[col.id], out)})
         s = ctx.site
         c.update(blocks=blocks, title=s.name,
                  meta={"SiteName": s.name, "SiteDomain": s.domain, "SiteIDCode": s.code,

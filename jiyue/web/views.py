@@ -43,6 +43,24 @@ def render_page(request, site: Site, template: str, path: str, status: int = 200
     return response
 
 
+def platform_home(request):
+    """`/` on a host that is not a site's (e.g. http://localhost:8000/): the platform's portal,
+    under /sites/<code>/, or the admin while there is no site yet. On a site's host `/` is the
+    site's published home page (served before Django); Wagtail's page serving stays the
+    fallback there."""
+    from django.shortcuts import redirect
+
+    try:
+        site_for(request)
+    except Http404:
+        portal = (Site.objects.filter(kind="portal").order_by("code").first()
+                  or Site.objects.order_by("code").first())
+        return redirect(f"/sites/{portal.code}/" if portal else "/admin/")
+    from wagtail.views import serve
+
+    return serve(request, "")
+
+
 @require_GET
 def search(request):
     """Search results. Until the search engine (issue 5) lands, this matches titles, summaries
