@@ -120,3 +120,15 @@ def test_scheduled_publishing_and_withdrawal_run_as_a_job(province, make_policy)
     doc.refresh_from_db()
     assert not doc.live and doc.expired
     assert Event.objects.filter(topic="resource.withdrawn", aggregate_id=doc.global_id).exists()
+
+
+def test_a_transaction_with_many_events_enqueues_one_dispatch(db, django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    before = DBTaskResult.objects.count()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            for i in range(5):
+                outbox.emit("test.happened", "test", i)
+    assert len(callbacks) == 1
+    assert DBTaskResult.objects.count() == before + 1

@@ -60,8 +60,17 @@ def emit(topic: str, aggregate: str, aggregate_id, payload: dict | None = None) 
     event = Event.objects.create(
         topic=topic, aggregate=aggregate, aggregate_id=str(aggregate_id), payload=payload or {}
     )
-    transaction.on_commit(_kick)
+    once_on_commit(_kick)
     return event
+
+
+def once_on_commit(func) -> None:
+    """Run `func` after the current transaction commits, once however many changes in the
+    transaction ask for it (a batch of events wants one job, not one per event)."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block and any(entry[1] is func for entry in conn.run_on_commit):
+        return
+    transaction.on_commit(func)
 
 
 def _kick():

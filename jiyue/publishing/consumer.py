@@ -10,8 +10,7 @@ events mark the whole site (`site`). Marking is idempotent; the publisher job ru
 
 from __future__ import annotations
 
-from django.db import transaction
-
+from jiyue.core import outbox
 from jiyue.core.models import Event
 from jiyue.library.models import Interpretation, Placement, Resource
 
@@ -55,7 +54,7 @@ def handle(event: Event) -> None:
             marks.setdefault(code, set()).update({f"r:{other}", f"r:{rid}"})
         for code, keys in sorted(marks.items()):
             engine.mark(code, *sorted(keys))
-    transaction.on_commit(kick)
+    outbox.once_on_commit(kick)
 
 
 def kick() -> None:

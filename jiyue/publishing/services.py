@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import engine
-from .engine import Stats, hostnames, mark, run_full, run_pending  # noqa: F401
+from .engine import Stats, mark, run_full, run_pending  # noqa: F401  (the interface)
 from .models import Dirty, PublishedFile, SiteState
 
 
@@ -35,8 +35,3 @@ def states() -> list[dict]:
                     "running": bool(s and s.lease_owner)})
     return out
 
-
-def page_for(site_code: str, path: str) -> bytes | None:
-    from . import tree
-
-    return tree.read(site_code, path)

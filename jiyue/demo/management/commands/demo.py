@@ -1,6 +1,6 @@
 """`jiyue demo [--city]`: build the demo province (or city platform) on the embedded defaults."""
 
-import os
+import io
 import sys
 
 from django.core.management import call_command
@@ -50,7 +50,7 @@ class Command(BaseCommand):
 
         outbox.dispatch("publisher")
         call_command("publish", "--full", no_progress=not verbose, verbosity=0,
-                     stdout=open(os.devnull, "w"))
+                     stdout=io.StringIO())
         if not verbose:
             return
         self.stdout.write(self.style.SUCCESS(

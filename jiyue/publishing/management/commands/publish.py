@@ -47,8 +47,10 @@ class Command(BaseCommand):
                 for code in codes:
                     results += engine.run_full(code, progress=progress_for(code))
         else:
+            published = set(engine.SiteState.objects.filter(last_run_at__isnull=False)
+                            .values_list("site_code", flat=True))
             never = [s for s in Site.objects.order_by("code").values_list("code", flat=True)
-                     if not engine.SiteState.objects.filter(site_code=s, last_run_at__isnull=False).exists()]
+                     if s not in published]
             for code in ([site] if site else never):
                 if code in never:
                     engine.mark(code, "site")
