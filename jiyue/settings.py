@@ -73,6 +73,7 @@ CSRF_TRUSTED_ORIGINS = [
 INSTALLED_APPS = [
     # jiyue first: its templates and translations override Wagtail's.
     "jiyue.core",
+    "jiyue.security",
     "jiyue.audit",
     "jiyue.accounts",
     "jiyue.platform",

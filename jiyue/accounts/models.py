@@ -5,8 +5,20 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Coalesce
+from django.db.models import Q
+from django.db.models.functions import Coalesce, Lower
 from django.utils.translation import gettext_lazy as _
+
+from jiyue.security.fields import EncryptedCharField, EncryptedTextField, blind_index
+
+
+def normalise_mobile(value: str) -> str:
+    """Digits only, without the +86 / 0086 country prefix."""
+    digits = "".join(ch for ch in (value or "") if ch.isdigit())
+    for prefix in ("0086", "86"):
+        if len(digits) == 11 + len(prefix) and digits.startswith(prefix):
+            digits = digits[len(prefix):]
+    return digits
 
 
 class User(AbstractUser):
@@ -16,9 +28,46 @@ class User(AbstractUser):
     real_name = models.CharField(_("姓名"), max_length=40, blank=True)
     is_demo = models.BooleanField(_("演示账号"), default=False)
 
+    KIND_STAFF = "staff"
+    KIND_CITIZEN = "citizen"
+    KINDS = [(KIND_STAFF, _("工作人员")), (KIND_CITIZEN, _("公众用户"))]
+    kind = models.CharField(_("账号类型"), max_length=10, choices=KINDS, default=KIND_STAFF,
+                            db_index=True)
+    REAL_NAME_NONE = "none"
+    REAL_NAME_VERIFIED = "verified"
+    REAL_NAME_LEVELS = [(REAL_NAME_NONE, _("未实名")), (REAL_NAME_VERIFIED, _("实名"))]
+    real_name_level = models.CharField(_("实名等级"), max_length=10, choices=REAL_NAME_LEVELS,
+                                       default=REAL_NAME_NONE)
+    # Personal data, encrypted at rest with SM4; the mobile number is looked up by its blind index.
+    mobile = EncryptedCharField(_("手机号码"), max_length=20, blank=True, default="")
+    mobile_index = models.CharField(max_length=64, blank=True, default="", editable=False,
+                                    db_index=True)
+    id_number = EncryptedCharField(_("证件号码"), max_length=18, blank=True, default="")
+    address = EncryptedTextField(_("联系地址"), blank=True, default="")
+    email_verified = models.BooleanField(_("邮箱已验证"), default=False)
+    mobile_verified = models.BooleanField(_("手机已验证"), default=False)
+    password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True)
+
     class Meta:
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
+        constraints = [
+            models.UniqueConstraint("mobile_index", condition=~Q(mobile_index=""),
+                                    name="user_mobile_unique"),
+            models.UniqueConstraint(Lower("email"), condition=Q(kind="citizen") & ~Q(email=""),
+                                    name="citizen_email_unique"),
+        ]
+
+    def save(self, *args, **kwargs):
+        self.mobile_index = blind_index("mobile", normalise_mobile(self.mobile))
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "mobile" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "mobile_index"}
+        super().save(*args, **kwargs)
+
+    @property
+    def is_citizen(self) -> bool:
+        return self.kind == self.KIND_CITIZEN
 
     def get_full_name(self):
         return self.real_name or self.username
