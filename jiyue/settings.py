@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -58,6 +59,24 @@ DEBUG = env_bool("JIYUE_DEBUG", False)
 JIYUE_DEMO = env_bool("JIYUE_DEMO", False)
 # Behind nginx (deploy/nginx): take the client address for the audit log from X-Real-IP.
 JIYUE_TRUST_X_REAL_IP = env_bool("JIYUE_TRUST_X_REAL_IP", False)
+# --- Audit log (jiyue.audit; docs/security.md "Audit log") -----------------------------------
+# Days entries stay in the database before the daily job archives them (at least 180; a smaller
+# value is refused by a system check). Sealing waits this many seconds for slower transactions
+# (default 0 on SQLite, 2 on PostgreSQL). Archives and the head file: $JIYUE_HOME/audit-archive.
+JIYUE_AUDIT_RETENTION_DAYS = env("JIYUE_AUDIT_RETENTION_DAYS", "180")
+JIYUE_AUDIT_SEAL_LAG_SECONDS = env("JIYUE_AUDIT_SEAL_LAG_SECONDS")
+JIYUE_AUDIT_ARCHIVE_DIR = env("JIYUE_AUDIT_ARCHIVE_DIR")
+# --- end of audit log ---------------------------------------------------------------------------
+# --- Backups (jiyue.backup: `jiyue backup` / `jiyue restore`; docs/security.md) --------------
+# Scheduled encrypted backups run every JIYUE_BACKUP_INTERVAL (seconds, or 12h / 1d; default
+# daily) into JIYUE_BACKUP_DIR, keeping the JIYUE_BACKUP_KEEP newest, when the folder and the
+# operator's key are set: JIYUE_BACKUP_KEY (read from the environment when used, never kept in
+# settings) or a file holding it, JIYUE_BACKUP_KEY_FILE.
+JIYUE_BACKUP_DIR = env("JIYUE_BACKUP_DIR")
+JIYUE_BACKUP_KEY_FILE = env("JIYUE_BACKUP_KEY_FILE")
+JIYUE_BACKUP_INTERVAL = env("JIYUE_BACKUP_INTERVAL", "1d")
+JIYUE_BACKUP_KEEP = env("JIYUE_BACKUP_KEEP", "7")
+# --- end of backups -------------------------------------------------------------------------------
 
 # Site domains end in .gov.cn or .政务 (validated on every site); /_/ pages answer only for
 # hosts that belong to a site.
@@ -74,6 +93,7 @@ INSTALLED_APPS = [
     # jiyue first: its templates and translations override Wagtail's.
     "jiyue.core",
     "jiyue.security",
+    "jiyue.backup",
     "jiyue.audit",
     "jiyue.accounts",
     "jiyue.platform",
@@ -82,6 +102,7 @@ INSTALLED_APPS = [
     "jiyue.api",
     "jiyue.publishing",
     "jiyue.web",
+    "jiyue.identity",
     "jiyue.demo",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -181,11 +202,20 @@ if REDIS_URL:
         }
     }
 
+# Password policy (STANDARDS.md Security; staff security, jiyue.accounts.security): length,
+# character classes, history (the last N passwords cannot be reused), expiry for staff.
+JIYUE_PASSWORD_MIN_LENGTH = int(env("JIYUE_PASSWORD_MIN_LENGTH", "8"))
+JIYUE_PASSWORD_MIN_CLASSES = int(env("JIYUE_PASSWORD_MIN_CLASSES", "3"))
+JIYUE_PASSWORD_HISTORY = int(env("JIYUE_PASSWORD_HISTORY", "5"))
+JIYUE_PASSWORD_MAX_AGE_DAYS = int(env("JIYUE_PASSWORD_MAX_AGE_DAYS", "90"))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 8}},
-    {"NAME": "jiyue.accounts.validators.CharacterClassValidator"},
+     "OPTIONS": {"min_length": JIYUE_PASSWORD_MIN_LENGTH}},
+    {"NAME": "jiyue.accounts.validators.CharacterClassValidator",
+     "OPTIONS": {"min_classes": JIYUE_PASSWORD_MIN_CLASSES}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "jiyue.accounts.validators.PasswordHistoryValidator",
+     "OPTIONS": {"history": JIYUE_PASSWORD_HISTORY}},
 ]
 
 if "pytest" in sys.modules:
@@ -234,6 +264,48 @@ X_FRAME_OPTIONS = "SAMEORIGIN"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# --- Staff security (jiyue.accounts.security): lockout, second factor, sessions -----------
+# Lockout by django-axes: JIYUE_LOCKOUT_FAILURES failed logins lock the account (counted per
+# account, never per address) for JIYUE_LOCKOUT_MINUTES; the 安全管理员 can lift it earlier.
+JIYUE_LOCKOUT_FAILURES = int(env("JIYUE_LOCKOUT_FAILURES", "5"))
+JIYUE_LOCKOUT_MINUTES = int(env("JIYUE_LOCKOUT_MINUTES", "30"))
+# Staff with publish or administrative rights must pass a TOTP second factor in the admin.
+# Tests switch it off (tests/conftest.py) except those marked `second_factor`.
+JIYUE_STAFF_2FA = env_bool("JIYUE_STAFF_2FA", True)
+# Idle timeout is SESSION_COOKIE_AGE above; staff sessions also end this long after login.
+JIYUE_SESSION_IDLE_SECONDS = SESSION_COOKIE_AGE
+JIYUE_STAFF_SESSION_MAX_SECONDS = int(env("JIYUE_STAFF_SESSION_MAX_SECONDS", str(12 * 3600)))
+INSTALLED_APPS[INSTALLED_APPS.index("wagtail.users")] = "jiyue.accounts.apps.StaffUsersConfig"
+INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "django_otp.middleware.OTPMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+                  "jiyue.accounts.middleware.StaffSecurityMiddleware")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked accounts
+    "jiyue.accounts.backends.AccountBackend",  # username, citizen e-mail or mobile number
+]
+AXES_ENABLED = env_bool("JIYUE_AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = JIYUE_LOCKOUT_FAILURES
+AXES_COOLOFF_TIME = timedelta(minutes=JIYUE_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_CALLABLE = "jiyue.accounts.security.axes_username"
+AXES_LOCKOUT_CALLABLE = "jiyue.accounts.security.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "jiyue.accounts.security.axes_client_ip"
+AXES_ENABLE_ADMIN = False
+AXES_DISABLE_ACCESS_LOG = True  # logins are in the audit log already
+AXES_VERBOSE = False
+OTP_TOTP_ISSUER = env("JIYUE_OTP_ISSUER") or "jiyue"
+# Wrong codes count towards the account lockout above, which is the throttle.
+OTP_TOTP_THROTTLE_FACTOR = 0
+# Lockout counts per account on purpose (a citizen NAT must not lock everyone); per-address
+# limits are jiyue.security.ratelimit's "login" scope.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# --- end of staff security ---------------------------------------------------------------
+
 WAGTAIL_SITE_NAME = env("JIYUE_SITE_NAME") or _("政府网站集约化平台")
 WAGTAILADMIN_BASE_URL = env("JIYUE_BASE_URL", "http://localhost:8000")
 WAGTAIL_I18N_ENABLED = False
@@ -256,7 +328,31 @@ WAGTAIL_FINISH_WORKFLOW_ACTION = "jiyue.review.finish.publish_on_approval"
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 
-LOGIN_URL = "/admin/login/"
+# --- Citizens and single sign-on (jiyue.identity; docs/identity.md) ---------------------------
+# The identity host: the central login page (/account/login/, also the admin's and the OIDC
+# provider's), registration, profile, and the start of single sign-on for every site host.
+JIYUE_IDP_URL = (env("JIYUE_IDP_URL") or WAGTAILADMIN_BASE_URL).rstrip("/")
+LOGIN_URL = "/account/login/"
+WAGTAILADMIN_LOGIN_URL = "/account/login/"
+# One-time codes: who sends them (classes with send(recipient, code, purpose)), how long they live.
+JIYUE_CODE_SENDERS = {
+    "email": env("JIYUE_EMAIL_SENDER", "jiyue.identity.senders.EmailSender"),
+    "sms": env("JIYUE_SMS_SENDER", "jiyue.identity.senders.LogSmsSender"),
+}
+JIYUE_CODE_TTL_SECONDS = int(env("JIYUE_CODE_TTL_SECONDS", "600"))
+# E-mail through SMTP (Django's backend); EMAIL_BACKEND may be overridden (tests use locmem).
+# A demo platform has no mail server: its e-mails (verification codes) go to the console.
+EMAIL_BACKEND = env("JIYUE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+                    if JIYUE_DEMO else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "noreply@localhost")
+# --- end of citizens and single sign-on ----------------------------------------------------
 
 LOGGING = {
     "version": 1,
@@ -264,3 +360,104 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("JIYUE_LOG_LEVEL", "WARNING")},
 }
+
+# --- Platform security (docs/security.md "Platform security"): headers, HTTPS, rate limits,
+# uploads ------------------------------------------------------------------------------------
+# Content-Security-Policy, frame protection, Referrer-Policy, nosniff on every response
+# (jiyue.security.headers; the file server and deploy/nginx/jiyue.conf send the same).
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "jiyue.security.headers.SecurityHeadersMiddleware")
+# JIYUE_HTTPS=1: the public reaches the platform only over HTTPS (TLS ends at nginx or a
+# gateway in front, which sets X-Forwarded-Proto: https). Then every response carries HSTS
+# (JIYUE_HSTS_SECONDS, default a year) and cookies are sent over HTTPS only. Without it, HSTS
+# is still sent on requests Django sees as secure.
+JIYUE_HTTPS = env_bool("JIYUE_HTTPS", False)
+SECURE_HSTS_SECONDS = int(env("JIYUE_HSTS_SECONDS", str(365 * 86400)))
+if JIYUE_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+# Rate limits (jiyue.security.ratelimit): "scope=N/s|m|h,..." overrides the defaults there,
+# e.g. JIYUE_RATE_LIMITS="login=10/m,api=600/m,search=60/m"; addresses in
+# JIYUE_RATE_LIMIT_EXEMPT (comma-separated: a load-testing client, a trusted gateway) are
+# never limited.
+JIYUE_RATE_LIMITS = env("JIYUE_RATE_LIMITS", "") or ""
+JIYUE_RATE_LIMIT_EXEMPT = [a.strip() for a in (env("JIYUE_RATE_LIMIT_EXEMPT", "") or "").split(",")
+                           if a.strip()]
+# The API counts every request per address (scope "api"); the search page counts in its view.
+MIDDLEWARE.insert(MIDDLEWARE.index("jiyue.security.headers.SecurityHeadersMiddleware") + 1,
+                  "jiyue.api.middleware.ApiGuardMiddleware")
+# NUL in a path, query or JSON body: 400 before any view (PostgreSQL cannot store it).
+MIDDLEWARE.insert(MIDDLEWARE.index("jiyue.api.middleware.ApiGuardMiddleware") + 1,
+                  "jiyue.security.inputs.InputGuardMiddleware")
+MIDDLEWARE[MIDDLEWARE.index("wagtail.contrib.redirects.middleware.RedirectMiddleware")] = \
+    "jiyue.api.middleware.RedirectMiddleware"  # Wagtail's, except on the API
+# The API's Swagger page from the application's own static files (not a CDN).
+INSTALLED_APPS += ["ninja"]
+# No Gravatar: the admin shows no pictures from other origins.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+# Wagtail image uploads pass jiyue's size and content checks (jiyue.library.uploads).
+WAGTAILIMAGES_IMAGE_FORM_BASE = "jiyue.library.forms.ImageForm"
+# --- end of platform security ---------------------------------------------------------------
+
+# --- OpenID Connect provider (jiyue.oidc, django-oauth-toolkit; docs/identity.md) -------------
+# The issuer is the identity host (JIYUE_IDP_URL): discovery at
+# $JIYUE_IDP_URL/.well-known/openid-configuration, endpoints under /o/. id_tokens are signed
+# RS256 with a key generated on first use in $JIYUE_HOME/keys/ (jiyue.oidc.keys).
+from jiyue.oidc import keys as _oidc_keys  # noqa: E402
+
+INSTALLED_APPS += ["jiyue.oidc", "oauth2_provider"]
+# DOT's own models (named so that jiyue.oidc's migrations can refer to the swappable model).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+_OIDC_KEY, _OIDC_RETIRED_KEYS = _oidc_keys.load(JIYUE_HOME / "keys")
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": JIYUE_IDP_URL,
+    "OIDC_RSA_PRIVATE_KEY": _OIDC_KEY,
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": _OIDC_RETIRED_KEYS,
+    "OAUTH2_VALIDATOR_CLASS": "jiyue.oidc.validators.Validator",
+    "SCOPES": {
+        "openid": _("确认您的身份（统一身份标识）"),
+        "profile": _("姓名、用户名、实名等级、账号类型（工作人员含所属机构）"),
+        "email": _("电子邮箱及是否已验证"),
+        "phone": _("手机号码及是否已验证"),
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    # Authorization code with PKCE (S256 only) is the one flow; no implicit, no password grant.
+    "PKCE_REQUIRED": True,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post", "none"],
+    # http only for this machine's own addresses: jiyue.oidc.services.clean_uris checks every
+    # registered redirect URI.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": int(env("JIYUE_OIDC_CODE_SECONDS", "60")),
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(env("JIYUE_OIDC_ACCESS_TOKEN_SECONDS", "3600")),
+    "ID_TOKEN_EXPIRE_SECONDS": int(env("JIYUE_OIDC_ACCESS_TOKEN_SECONDS", "3600")),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": int(env("JIYUE_OIDC_REFRESH_TOKEN_SECONDS", str(7 * 86400))),
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    # Consent is asked once per system while a token from it is alive (linked systems the
+    # platform trusts skip it: 对接系统 › 免授权确认).
+    "REQUEST_APPROVAL_PROMPT": "auto",
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": True,
+    # RFC 9700 (OAuth 2.0 security best current practice), all on.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,   # tokens stored as SHA-256 digests only
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
+# Optional upstream provincial identity provider (jiyue.oidc.upstream): "使用省统一身份认证登录"
+# on the login page; its people are mapped onto local citizen accounts. Off while unset.
+JIYUE_UPSTREAM_OIDC_ISSUER = (env("JIYUE_UPSTREAM_OIDC_ISSUER", "") or "").rstrip("/")
+JIYUE_UPSTREAM_OIDC_CLIENT_ID = env("JIYUE_UPSTREAM_OIDC_CLIENT_ID", "") or ""
+JIYUE_UPSTREAM_OIDC_CLIENT_SECRET = env("JIYUE_UPSTREAM_OIDC_CLIENT_SECRET", "") or ""
+# --- end of OpenID Connect provider -------------------------------------------------------------

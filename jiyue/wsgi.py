@@ -7,9 +7,13 @@ application = get_wsgi_application()
 
 
 def _public_application():
+    from django.conf import settings
+
     from jiyue.web.static_server import StaticServer
 
-    return StaticServer(application)
+    # /static/ and /media/ as files too, with the platform's security headers on them
+    return StaticServer(application, mounts={settings.STATIC_URL: settings.STATIC_ROOT,
+                                             settings.MEDIA_URL: settings.MEDIA_ROOT})
 
 
 # What `jiyue serve` runs: every site's published files (by Host header and under

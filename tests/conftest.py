@@ -49,6 +49,21 @@ class Province:
         return column_by_slug(self.sites[site_key], slug)
 
 
+def ensure_wagtail_roots() -> None:
+    """The page and collection roots that Wagtail's migrations create. A transactional test's
+    flush removes them (post_migrate brings back content types and permissions, not these), so
+    fixtures that build sites after such a test put them back."""
+    from django.conf import settings
+    from wagtail.models import Collection, Locale, Page
+
+    if not Locale.objects.exists():
+        Locale.objects.create(language_code=settings.LANGUAGE_CODE)
+    if not Page.objects.filter(depth=1).exists():
+        Page.add_root(instance=Page(title="Root", slug="root", live=True))
+    if not Collection.objects.filter(depth=1).exists():
+        Collection.add_root(name="Root")
+
+
 def _make_province() -> Province:
     from jiyue.accounts.models import User
     from jiyue.accounts.services import grant
@@ -57,6 +72,7 @@ def _make_province() -> Province:
     from jiyue.platform.services import create_site
     from jiyue.review.services import set_policy
 
+    ensure_wagtail_roots()
     platform = Platform.objects.create(code="ah", name="安徽省政府网站集约化平台",
                                        level="province", region_code="340000")
     p = Province(platform)
@@ -91,6 +107,13 @@ def _make_province() -> Province:
         grant(None, u, role)
         p.users[role] = u
     return p
+
+
+@pytest.fixture(autouse=True)
+def _staff_second_factor(request, settings):
+    """Admin tests log staff in with force_login: the TOTP step (JIYUE_STAFF_2FA) is on only for
+    tests marked `second_factor`."""
+    settings.JIYUE_STAFF_2FA = request.node.get_closest_marker("second_factor") is not None
 
 
 @pytest.fixture

@@ -358,7 +358,10 @@ def test_site_colour_and_logo(province, public):
     publish()
     for path in ("index.html", f"content/{art.pk}.html", "xxgk/fdzdgk/index.html"):
         html = page(public, CZT, path)
-        assert "--main:#0b4a8b" in html
+        # the colour comes from a stylesheet of the site's own (no inline style: the CSP)
+        css = re.search(r'<link rel="stylesheet" href="([^"]*assets/main\.[0-9a-f]{6}\.css)"', html).group(1)
+        assert (public / CZT / path).parent.joinpath(css).resolve().read_text() == ":root{--main:#0b4a8b}\n"
+        assert "<style" not in html and " style=" not in html
         logo = re.search(r'<img class="logo" src="([^"]+)"', html).group(1)
         assert (public / CZT / path).parent.joinpath(logo).resolve().is_file()
     site.logo = None

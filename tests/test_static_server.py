@@ -74,8 +74,10 @@ class Inner:
 
     def __init__(self):
         self.calls = []
+        self.remotes = []
 
     def __call__(self, environ, start_response):
+        self.remotes.append(environ.get("REMOTE_ADDR"))
         self.calls.append({"path": environ["PATH_INFO"], "qs": environ.get("QUERY_STRING"),
                            "site": environ.get("HTTP_X_JIYUE_SITE"),
                            "method": environ["REQUEST_METHOD"]})
@@ -117,6 +119,9 @@ def call(app, path, host="www.ah.gov.cn", method="GET", qs="", **headers):
     if host is not None:
         environ["HTTP_HOST"] = host
     for name, value in headers.items():
+        if name == "REMOTE":
+            environ["REMOTE_ADDR"] = value
+            continue
         environ["HTTP_" + name.upper()] = value
     got = {}
 
@@ -152,6 +157,17 @@ def test_host_serves_its_site(app, inner):
     assert "信息公开" in call(app, "/xxgk/").body.decode()
     assert "第二页" in call(app, "/xxgk/list-2.html").body.decode()
     assert inner.calls == []
+
+
+def test_ipv4_clients_of_the_dual_stack_socket_reach_django_as_ipv4(app, inner):
+    """`jiyue serve` listens on ::; an IPv4 client arrives as ::ffff:a.b.c.d, and Django (the
+    audit log, rate limits) sees a.b.c.d. IPv6 clients keep their address."""
+    for remote, seen in (("::ffff:192.0.2.7", "192.0.2.7"), ("::FFFF:10.0.0.1", "10.0.0.1"),
+                         ("2001:db8::1", "2001:db8::1"), ("::1", "::1"),
+                         ("127.0.0.1", "127.0.0.1")):
+        call(app, "/api/v1/sites", REMOTE=remote)
+        call(app, f"/sites/{CZT}/_/search", REMOTE=remote)
+        assert inner.remotes[-2:] == [seen, seen], remote
 
 
 def test_unknown_hosts_and_app_prefixes_go_to_django(app, inner):

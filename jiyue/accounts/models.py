@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce, Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jiyue.security.fields import EncryptedCharField, EncryptedTextField, blind_index
@@ -62,8 +63,29 @@ class User(AbstractUser):
         self.mobile_index = blind_index("mobile", normalise_mobile(self.mobile))
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "mobile" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "mobile_index"}
+            kwargs["update_fields"] = update_fields = {*update_fields, "mobile_index"}
+        # A new password (set_password, not a rehash on login) starts its age and history.
+        existed = self.pk is not None and not self._state.adding
+        # (create_user assigns the hash directly: a new account's password is new too.)
+        password_changed = self._password is not None or (
+            not existed and bool(self.password) and self.has_usable_password())
+        if password_changed:
+            self.password_changed_at = timezone.now()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "password_changed_at"}
         super().save(*args, **kwargs)
+        if password_changed:
+            PasswordHistory.remember(self)
+            if existed:
+                from jiyue import audit
+                from jiyue.audit.context import current_request
+
+                request = current_request.get()
+                actor = getattr(request, "user", None) if request is not None else None
+                audit.record(actor if getattr(actor, "is_authenticated", False) else None,
+                             self.organisation, None, "user.password_change", self,
+                             username=self.username,
+                             by_self=bool(actor is not None and getattr(actor, "pk", None) == self.pk))
 
     @property
     def is_citizen(self) -> bool:
@@ -147,10 +169,49 @@ class RoleGrant(models.Model):
 
             if site_of_page(self.column) != self.site:
                 errors["column"] = _("栏目不属于所选站点。")
-        if self.role in THREE_ADMINS and self.user_id:
-            other = RoleGrant.objects.filter(user_id=self.user_id, role__in=THREE_ADMINS) \
-                .exclude(role=self.role).exclude(pk=self.pk)
-            if other.exists():
-                errors["role"] = _("系统管理员、安全管理员、审计管理员必须由不同账号担任（三员分立）。")
+        if self.user_id:
+            others = RoleGrant.objects.filter(user_id=self.user_id).exclude(pk=self.pk)
+            if self.role in THREE_ADMINS:
+                if others.filter(role__in=THREE_ADMINS).exclude(role=self.role).exists():
+                    errors["role"] = _("系统管理员、安全管理员、审计管理员必须由不同账号担任（三员分立）。")
+                elif others.exclude(role=self.role).exists():
+                    errors["role"] = _("三员账号专用：担任系统管理员、安全管理员或审计管理员的账号"
+                                       "不能再担任其他角色。")
+            elif others.filter(role__in=THREE_ADMINS).exists():
+                errors["role"] = _("三员账号专用：担任系统管理员、安全管理员或审计管理员的账号"
+                                   "不能再担任其他角色。")
         if errors:
             raise ValidationError(errors)
+
+
+class PasswordHistory(models.Model):
+    """Hashes of an account's recent passwords (JIYUE_PASSWORD_HISTORY): none may be reused."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("历史密码")
+        verbose_name_plural = _("历史密码")
+        ordering = ["-created_at", "-id"]
+
+    @classmethod
+    def keep(cls) -> int:
+        from django.conf import settings
+
+        return max(int(getattr(settings, "JIYUE_PASSWORD_HISTORY", 5) or 0), 0)
+
+    @classmethod
+    def remember(cls, user) -> None:
+        keep = cls.keep()
+        if not keep or not user.has_usable_password():
+            return
+        cls.objects.create(user=user, password=user.password)
+        old = list(cls.objects.filter(user=user).values_list("pk", flat=True)[keep:])
+        if old:
+            cls.objects.filter(pk__in=old).delete()
+
+    @classmethod
+    def recent(cls, user) -> list[str]:
+        return list(cls.objects.filter(user=user).values_list("password", flat=True)[:cls.keep()])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from .models import ADMINISTRATIVE_ROLES, PLATFORM_ROLES, Role, RoleGrant
+from .models import ADMINISTRATIVE_ROLES, PLATFORM_ROLES, THREE_ADMINS, Role, RoleGrant
 
 _CACHE = "_jiyue_grants"
 
@@ -34,7 +34,15 @@ def has_role(user, role: str, site=None) -> bool:
 
 
 def is_platform_staff(user) -> bool:
-    return bool(getattr(user, "is_superuser", False)) or any(g.role in PLATFORM_ROLES for g in grants(user))
+    """Operator, 系统管理员, 安全管理员: platform-wide screens (sites, organisations, reports).
+    The 审计管理员 reads the audit log and nothing else, so is not platform staff here."""
+    return bool(getattr(user, "is_superuser", False)) or any(
+        g.role in PLATFORM_ROLES and g.role != Role.AUDIT_ADMIN for g in grants(user))
+
+
+def is_three_admin(user) -> bool:
+    """Holds 系统管理员, 安全管理员 or 审计管理员 (such an account holds no other role)."""
+    return not getattr(user, "is_superuser", False) and any(g.role in THREE_ADMINS for g in grants(user))
 
 
 def sees_all_content(user) -> bool:
@@ -106,6 +114,8 @@ def resources_visible(user, queryset: QuerySet) -> QuerySet:
     """
     if sees_all_content(user):
         return queryset
+    if is_three_admin(user):  # accounts, roles, audit: never content
+        return queryset.none()
     orgs = visible_organisation_ids(user)
     site_ids = list(visible_sites(user).values_list("pk", flat=True))
     return queryset.filter(
@@ -179,8 +189,10 @@ def placeable_columns(user) -> QuerySet:
 
 
 def visible_columns(user) -> QuerySet:
-    from jiyue.platform.models import Column, Site
+    from jiyue.platform.models import Column
 
+    if is_three_admin(user):
+        return Column.objects.none()
     if is_platform_staff(user):
         return Column.objects.all()
     q = Q(pk__in=[])
@@ -195,3 +207,46 @@ def users_visible(user, queryset: QuerySet) -> QuerySet:
         return queryset
     site_ids = [g.site_id for g in grants(user) if g.role == Role.SITE_ADMIN]
     return queryset.filter(Q(pk=user.pk) | Q(grants__site_id__in=site_ids)).distinct()
+
+
+# --- the three administrators (三员分立) and staff security ---------------------------------
+# 系统管理员: accounts (create, edit, disable; never roles) and configuration.
+# 安全管理员: roles and permissions (every role), unlocking accounts, security policy.
+# 审计管理员: reads and exports the audit log, nothing else.
+# None of the three reads what another one controls; superusers exist only in demo and tests.
+
+def can_manage_accounts(user) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or has_role(user, Role.SYSTEM_ADMIN)
+
+
+def can_configure(user) -> bool:
+    """Platform and site settings."""
+    return bool(getattr(user, "is_superuser", False)) or has_role(user, Role.SYSTEM_ADMIN)
+
+
+def can_manage_security(user) -> bool:
+    """Unlock accounts, see locked accounts and second-factor devices, reset a device."""
+    return bool(getattr(user, "is_superuser", False)) or has_role(user, Role.SECURITY_ADMIN)
+
+
+can_unlock = can_manage_security
+
+
+def can_read_audit(user) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or has_role(user, Role.AUDIT_ADMIN)
+
+
+def publishes_or_administers(user) -> bool:
+    """Holds a right to publish or to administer (these staff need a second factor).
+
+    A reviewer publishes when their level is the last level of a review policy of their
+    organisation: approving at that level publishes."""
+    from jiyue.review.models import ReviewPolicy
+
+    for g in grants(user):
+        if g.role in ADMINISTRATIVE_ROLES or g.role == Role.PUBLISHER:
+            return True
+        if g.role == Role.REVIEWER and g.site_id and g.level and ReviewPolicy.objects.filter(
+                organisation_id=g.site.organisation_id, levels=g.level).exists():
+            return True
+    return False

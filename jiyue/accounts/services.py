@@ -34,9 +34,13 @@ COLLECTION_PERMS = {
     Role.PUBLISHER: ["choose"],
     Role.REVIEWER: ["choose"],
 }
+# 三员分立: the 系统管理员 manages accounts (create, edit, disable; roles are not on its forms)
+# and configuration; the 安全管理员 works in 人员授权 and 账号安全 (jiyue's own screens, which
+# ask policy), not through model permissions; the 审计管理员 only reads the audit log.
 PLATFORM_MODEL_PERMS = {
-    Role.SYSTEM_ADMIN: [("wagtailcore", "site", ["view"]), ("platform", "site", ["view"])],
-    Role.SECURITY_ADMIN: [("accounts", "user", ["add", "change", "view"])],
+    Role.SYSTEM_ADMIN: [("wagtailcore", "site", ["view"]), ("platform", "site", ["view"]),
+                        ("accounts", "user", ["add", "change", "view"])],
+    Role.SECURITY_ADMIN: [],
     Role.AUDIT_ADMIN: [("audit", "auditentry", ["view"])],
     Role.PLATFORM_OPERATOR: [("platform", "site", ["view"])],
 }
@@ -89,15 +93,31 @@ def _sync_group(grant: RoleGrant) -> None:
     grant.user.groups.add(group)
 
 
-@transaction.atomic
 def grant(actor, user: User, role: str, site=None, column=None, level=None) -> RoleGrant:
+    """Grant a role. A refusal (no right to grant it, or a combination the rules forbid, such
+    as two of the three administrators on one account) is recorded as denied and raised."""
+    org = site.organisation if site else None
     if actor is not None and not policy.can_grant(actor, role, site):
-        audit.record(actor, None, None, "grant.create", user, outcome="denied", role=role)
+        audit.record(actor, org, None, "grant.create", user, outcome="denied", role=role,
+                     user=user.username, reason="not_allowed")
         raise PermissionDenied(_("您无权授予该角色。"))
+    try:
+        return _grant(actor, user, role, site, column, level)
+    except ValidationError as exc:
+        # Recorded outside the failed transaction, so the entry stays.
+        audit.record(actor, org, None, "grant.create", user, outcome="denied", role=role,
+                     user=user.username, reason="; ".join(exc.messages))
+        raise
+
+
+@transaction.atomic
+def _grant(actor, user, role, site, column, level) -> RoleGrant:
     # Lock the user row: two concurrent grants cannot combine two of the three administrators.
     User.objects.select_for_update().filter(pk=user.pk).first()
     if role in THREE_ADMINS and user.is_superuser:
         raise ValidationError({"role": _("超级用户不能担任三员角色。")})
+    if user.kind != User.KIND_STAFF:
+        raise ValidationError({"role": _("公众用户账号不能被授予工作人员角色。")})
     g = RoleGrant(user=user, role=role, site=site, column=column, level=level,
                   granted_by=actor if getattr(actor, "is_authenticated", False) else None)
     g.full_clean()
@@ -109,16 +129,18 @@ def grant(actor, user: User, role: str, site=None, column=None, level=None) -> R
     return g
 
 
-@transaction.atomic
 def revoke(actor, g: RoleGrant) -> None:
     if actor is not None and not policy.can_grant(actor, g.role, g.site):
-        audit.record(actor, None, None, "grant.delete", g, outcome="denied")
+        audit.record(actor, g.site.organisation if g.site else None, None, "grant.delete", g,
+                     outcome="denied", role=g.role, user=g.user.username)
         raise PermissionDenied(_("您无权撤销该授权。"))
-    audit.record(actor, g.site.organisation if g.site else None, None, "grant.delete", g)
-    group = g.group
-    g.delete()
-    if group:
-        group.delete()
+    with transaction.atomic():
+        audit.record(actor, g.site.organisation if g.site else None, None, "grant.delete", g,
+                     role=g.role, user=g.user.username)
+        group = g.group
+        g.delete()
+        if group:
+            group.delete()
     policy.forget(g.user)
 
 

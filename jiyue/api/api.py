@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -24,6 +24,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.renderers import JSONRenderer
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.utils import check_csrf
+from pydantic import Field
 
 from jiyue import audit
 from jiyue.accounts import policy
@@ -46,6 +47,11 @@ api = NinjaAPI(title=gettext_lazy("jiyue 开放接口"), version="1", urls_names
                description=gettext_lazy("政府网站集约化平台开放接口：站点、栏目、信息资源与引用。"))
 
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000
+# Identifiers and small integers as the database can hold them: a number out of range is a
+# 422 with the usual problem body, never a database overflow.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+SmallInt = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -129,6 +135,8 @@ def caller(request: HttpRequest, write: bool = False):
 def paginate(request, qs, serialize, page: int, page_size: int, prepare=list) -> dict:
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     page = max(1, page)
+    if page > MAX_PAGE:  # an offset the database could not take (a huge number is not a 500)
+        raise HttpError(400, _("页码超出范围：须在 1 至 %(max)s 之间。") % {"max": MAX_PAGE})
     count = qs.count()
     start = (page - 1) * page_size
     items = [serialize(o) for o in prepare(qs[start:start + page_size])]
@@ -221,7 +229,7 @@ def _public_sites():
 
 @api.get("/sites", tags=[gettext_lazy("站点")], summary=gettext_lazy("站点列表"))
 def list_sites(request, page: int = 1, page_size: int = 50, level: str | None = None,
-               kind: str | None = None, organisation: int | None = None):
+               kind: str | None = None, organisation: Id | None = None):
     user = caller(request)
     qs = (policy.visible_sites(user) if user else _public_sites()).select_related("organisation")
     if level:
@@ -265,7 +273,7 @@ def list_columns(request, site: str | None = None, page: int = 1, page_size: int
 
 
 @api.get("/columns/{column_id}", tags=[gettext_lazy("栏目")], summary=gettext_lazy("栏目详情"))
-def get_column(request, column_id: int):
+def get_column(request, column_id: Id):
     user = caller(request)
     qs = policy.visible_columns(user) if user else Column.objects.live()
     col = qs.filter(pk=column_id).first()
@@ -291,8 +299,8 @@ def _parse_date(value: str | None, name: str):
 
 
 @api.get("/resources", tags=[gettext_lazy("信息资源")], summary=gettext_lazy("信息资源列表"))
-def list_resources(request, site: str | None = None, column: int | None = None,
-                   kind: str | None = None, organisation: int | None = None,
+def list_resources(request, site: str | None = None, column: Id | None = None,
+                   kind: str | None = None, organisation: Id | None = None,
                    published_from: str | None = None, published_to: str | None = None,
                    q: str | None = None, page: int = 1, page_size: int = 20):
     user = caller(request)
@@ -346,9 +354,9 @@ def get_resource(request, rid: str):
 
 class ResourceIn(Schema):
     kind: str
-    organisation: int | None = None
+    organisation: Id | None = None
     fields: dict[str, Any]
-    place_in: list[int] = []
+    place_in: list[Id] = []
 
 
 RESOURCE_FORM_EXCLUDE = ["kind", "global_id", "index_number", "published_at", "created_by",
@@ -470,7 +478,7 @@ def submit_resource(request, rid: str):
 
 
 class ReviewIn(Schema):
-    action: str
+    action: Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]  # a task action's name
     comment: str = ""
     secrecy_confirmed: bool = False
 
@@ -528,7 +536,7 @@ def _placements_for(user):
 
 
 @api.get("/placements", tags=[gettext_lazy("引用")], summary=gettext_lazy("引用列表"))
-def list_placements(request, site: str | None = None, column: int | None = None,
+def list_placements(request, site: str | None = None, column: Id | None = None,
                     resource: str | None = None, state: str | None = None,
                     page: int = 1, page_size: int = 50):
     user = caller(request)
@@ -547,7 +555,7 @@ def list_placements(request, site: str | None = None, column: int | None = None,
 
 class PlacementIn(Schema):
     resource: str
-    column: int
+    column: Id
     pinned: bool = False
     go_live_at: datetime | None = None
 
@@ -576,7 +584,7 @@ ACTIONS = library.PLACEMENT_ACTIONS
 
 @api.post("/placements/{pid}/{action}", tags=[gettext_lazy("引用")],
           summary=gettext_lazy("处理引用：accept/refuse（接收推送）、approve/reject（批准申请）、withdraw（撤下）"))
-def act_on_placement(request, pid: int, action: str):
+def act_on_placement(request, pid: Id, action: str):
     user = caller(request, write=True)
     if action not in ACTIONS:
         raise HttpError(404, _("未知操作“%(action)s”。") % {"action": action})
@@ -585,11 +593,11 @@ def act_on_placement(request, pid: int, action: str):
 
 class PlacementPatch(Schema):
     pinned: bool | None = None
-    sort_order: int | None = None
+    sort_order: SmallInt | None = None
 
 
 @api.patch("/placements/{pid}", tags=[gettext_lazy("引用")], summary=gettext_lazy("置顶与排序"))
-def patch_placement(request, pid: int, payload: PlacementPatch):
+def patch_placement(request, pid: Id, payload: PlacementPatch):
     user = caller(request, write=True)
     return placement_out(library.update_placement(user, _placement(user, pid),
                                                   pinned=payload.pinned,

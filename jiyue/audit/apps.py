@@ -8,4 +8,4 @@ class AuditConfig(AppConfig):
     verbose_name = _("审计日志")
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import checks, signals, tasks  # noqa: F401  (signals, system check, periodic jobs)

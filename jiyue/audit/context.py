@@ -3,6 +3,8 @@
 from contextvars import ContextVar
 
 current_request: ContextVar = ContextVar("jiyue_current_request", default=None)
+# Refusals and failures recorded inside a transaction during this request: (id, values).
+pending_failures: ContextVar = ContextVar("jiyue_audit_pending_failures", default=None)
 
 
 def client_address(request) -> str | None:

@@ -124,6 +124,14 @@ class Loader:
                              f"@{self.sites[r['site']].name if r['site'] else _('全平台')}"
                              for r in s["roles"])})
             self.progress(i, 0, _("账号"))
+        if not User.objects.filter(username="citizen").exists():
+            # A citizen for trying one login across the sites (e-mail or mobile number).
+            User.objects.create(username="citizen", password=hashed, real_name=_("张市民"),
+                                kind=User.KIND_CITIZEN, email="citizen@example.cn",
+                                email_verified=True, mobile="13800000000", mobile_verified=True,
+                                is_demo=True)
+        rows.append({"username": "citizen", "name": _("张市民"),
+                     "roles": _("公众用户（登录名也可用 citizen@example.cn 或 13800000000）")})
         return rows
 
     # -- resources ----------------------------------------------------------------------

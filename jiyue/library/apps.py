@@ -15,5 +15,10 @@ class LibraryConfig(AppConfig):
         from .models import Placement
 
         register_builtin()
+        # Size and real-type checks on Wagtail's other upload forms (profile picture, redirect
+        # import); documents and images use jiyue.library.forms.
+        from .uploads import install
+
+        install()
         # Wagtail's usage pages and delete confirmations then show where a resource is placed.
         ReferenceIndex.register_model(Placement)

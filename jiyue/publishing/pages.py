@@ -758,6 +758,9 @@ class Planner:
         for name, data in themes.assets(ctx.theme).items():
             specs.append(Spec(f"assets/{name}", "static", "",
                               (lambda d=data: Rendered(d)), always=True))
+        # the site's main colour, linked from every page (no inline style: docs/security.md)
+        colour_path, colour_css = themes.colour_stylesheet(ctx.site_view["colour"])
+        specs.append(Spec(colour_path, "static", "", lambda: Rendered(colour_css), always=True))
         robots = (f"User-agent: *\nAllow: /\nDisallow: /_/\nDisallow: /admin/\n"
                   f"Sitemap: {ctx.base_url}sitemap.xml\n")
         specs.append(Spec("robots.txt", "static", "", lambda: Rendered(robots), always=True))

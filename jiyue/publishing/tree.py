@@ -176,6 +176,12 @@ def sweep_tmp(code: str) -> int:
         for p in base.rglob(f"{TMP_PREFIX}*"):
             p.unlink(missing_ok=True)
             n += 1
+    hosts = root() / "_hosts"
+    if hosts.is_dir():  # a host link being replaced when the publisher was killed
+        for p in hosts.glob(f"{TMP_PREFIX}*"):
+            if p.is_symlink() and os.readlink(p) == f"../{code}":
+                p.unlink(missing_ok=True)
+                n += 1
     return n
 
 

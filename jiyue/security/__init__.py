@@ -6,6 +6,7 @@ Public interface (import from here or from the named modules):
   key ring), sm2_sign()/sm2_verify(), Sm2KeyPair.
 - `jiyue.security.keyring`: the key ring (data keys with rotation, the blind-index key, the
   platform's SM2 key pair) kept in $JIYUE_HOME/keys/keyring.json or $JIYUE_KEYRING.
-- `jiyue.security.fields`: EncryptedCharField / EncryptedTextField, blind_index().
+- `jiyue.security.fields`: EncryptedCharField / EncryptedTextField, blind_index(), reencrypt(),
+  keys_in_use(), key_usage(); `jiyue keys status|rotate` re-encrypts after a rotation.
 - `jiyue.security.ratelimit`: hit() / limited() — fixed-window limits in the cache.
 """

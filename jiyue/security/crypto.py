@@ -113,7 +113,7 @@ def sm4_decrypt(token: str, aad: bytes = b"") -> bytes:
     try:
         key = keyring.get().data_key(key_id)
     except KeyError as exc:
-        raise DecryptionError(str(exc)) from None
+        raise DecryptionError(exc.args[0]) from None
     return sm4_gcm_decrypt(key, blob, aad)
 
 

@@ -32,7 +32,11 @@ def blind_index(purpose: str, value: str) -> str:
 class _Encrypted:
     def contribute_to_class(self, cls, name, *args, **kwargs):
         super().contribute_to_class(cls, name, *args, **kwargs)
-        if not cls._meta.abstract:
+        from django.apps import apps
+
+        # Only the application's own models: migrations build historical models (and SQLite
+        # table rebuilds temporary "new__" models) in registries of their own.
+        if not cls._meta.abstract and cls._meta.apps is apps:
             REGISTRY.append((cls, name))
 
     def from_db_value(self, value, expression, connection):
@@ -139,3 +143,23 @@ def keys_in_use() -> set[str]:
                 if kid:
                     used.add(kid.split(":")[0])
     return used
+
+
+def key_usage() -> dict[str, dict[str, int]]:
+    """How many stored values each data key encrypts, per field: {"accounts.User.mobile":
+    {"k1": 3, "k2": 10}}. Values stored before encryption was switched on count as "plain"."""
+    from . import keyring
+
+    ring = keyring.get()
+    ids = sorted({*ring.data_keys, *ring.retired, *keys_in_use()}, key=lambda k: (len(k), k))
+    usage = {}
+    for model, name in REGISTRY:
+        qs = model._base_manager.exclude(**{name: ""}).exclude(**{f"{name}__isnull": True})
+        counts = {kid: qs.filter(**{f"{name}__startswith": f"{crypto.PREFIX}{kid}:"}).count()
+                  for kid in ids}
+        counts = {kid: n for kid, n in counts.items() if n}
+        plain = qs.exclude(**{f"{name}__startswith": crypto.PREFIX}).count()
+        if plain:
+            counts["plain"] = plain
+        usage[f"{model._meta.label}.{name}"] = counts
+    return usage

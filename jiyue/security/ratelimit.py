@@ -25,6 +25,7 @@ DEFAULTS = {
     "verify_code": "20/m",
     "public_form": "20/m",  # letters, comments, ratings, error reports
     "api": "600/m",
+    "search": "60/m",       # the public search page (/_/search) per address
     "token": "60/m",        # OIDC token endpoint per client address
 }
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -2,6 +2,7 @@
 
     /sites/<code>/<app prefix>...  -> Django, PATH_INFO "/<app prefix>...", X-Jiyue-Site: <code>
     /sites/<code>/<rest>           -> the file public/<code>/<rest>
+    /static/..., /media/...        -> files of STATIC_ROOT, MEDIA_ROOT (when mounted)
     <any path not an app prefix> on a host that has public/_hosts/<host> -> a file of that site
     anything else                  -> Django
 
@@ -10,7 +11,9 @@ one `stat` of the chosen representation (`X.br`, `X.gz` or `X`), and a cache of 
 by path and validated by that stat (inode, size, mtime), so a file the publisher renames in is
 served at once. Responses carry a strong ETag (size and mtime of the representation sent, and
 its encoding), Last-Modified, Cache-Control and `Vary: Accept-Encoding`; conditional requests
-get 304. docs/publishing.md describes the tree; deploy/nginx/jiyue.conf serves it the same way.
+get 304. Every response carries the platform's security headers (jiyue.security.headers:
+Content-Security-Policy, X-Frame-Options, Referrer-Policy, nosniff, and HSTS over HTTPS).
+docs/publishing.md describes the tree; deploy/nginx/jiyue.conf serves it the same way.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ CACHE_FILES = "public, max-age=31536000, immutable"
 CACHE_ASSETS = CACHE_FILES
 CACHE_PAGES = "public, max-age=300"
 CACHE_NOT_FOUND = "public, max-age=60"
+CACHE_MOUNTED = "public, max-age=86400"  # /static/ and /media/ (collected, uploaded files)
 
 SMALL_FILE = 256 * 1024          # files up to this size are kept in memory
 CACHE_BUDGET = 64 * 1024 * 1024  # bytes of file content kept per process
@@ -130,17 +134,33 @@ class StaticServer:
     """WSGI application: the published tree, with `inner` (Django) for everything else."""
 
     def __init__(self, inner, public_root=None, app_prefixes=None, host_ttl: float = HOST_TTL,
-                 small_file: int = SMALL_FILE, cache_budget: int = CACHE_BUDGET):
+                 small_file: int = SMALL_FILE, cache_budget: int = CACHE_BUDGET,
+                 mounts: dict[str, str] | None = None):
         from django.conf import settings
         from django.utils.translation import gettext
 
+        from jiyue.security.headers import hsts_value, static_headers
+
         self.inner = inner
+        # Security headers: fixed per Content-Type, computed once (JIYUE_HTTPS adds HSTS to
+        # all; a request that arrived over TLS gets it added by _with_hsts).
+        self._security_by_type: dict[str, list] = {}
+        self._static_headers = static_headers
+        self._https = bool(getattr(settings, "JIYUE_HTTPS", False))
+        self._hsts = hsts_value()
+        self.text_headers = [("Content-Type", "text/plain; charset=utf-8")] + self.security(
+            "text/plain; charset=utf-8")
         root = public_root if public_root is not None else settings.JIYUE_PUBLIC_ROOT
         self.root = os.path.realpath(os.fspath(root))
         self.hosts_dir = os.path.join(self.root, "_hosts")
         prefixes = app_prefixes if app_prefixes is not None else settings.JIYUE_APP_PREFIXES
         self.prefixes = tuple(prefixes)
         self.host_ttl = host_ttl
+        # URL prefix -> directory served as files on every host (`jiyue serve`: /static/ and
+        # /media/), with the same headers as the published tree
+        self.mounts = [(prefix.rstrip("/") + "/", os.path.realpath(os.fspath(root)))
+                       for prefix, root in (mounts or {}).items()]
+        self.mount_prefixes = tuple(prefix for prefix, _ in self.mounts)
         self.small_file = small_file
         self.cache_budget = cache_budget
         self._sites: dict[str, tuple[str | None, float]] = {}   # host or "/sites/" + code
@@ -154,9 +174,29 @@ class StaticServer:
         self.busy_body = (gettext("503 文件正在更新，请稍后重试。") + "\n").encode()
         self.moved_body = (gettext("该页面已移至：") + "%s\n").encode()
 
+    def security(self, ctype: str) -> list:
+        headers = self._security_by_type.get(ctype)
+        if headers is None:
+            headers = self._security_by_type[ctype] = self._static_headers(ctype, self._https)
+        return headers
+
+    def _with_hsts(self, start_response):
+        def start(status, headers, exc_info=None):
+            if not any(k.lower() == "strict-transport-security" for k, _ in headers):
+                headers = list(headers) + [("Strict-Transport-Security", self._hsts)]
+            return start_response(status, headers, exc_info)
+        return start
+
     # --- routing -------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO") or "/"
+        if self._hsts and not self._https and environ.get("wsgi.url_scheme") == "https":
+            start_response = self._with_hsts(start_response)
+        if self.mount_prefixes and path.startswith(self.mount_prefixes):
+            for prefix, root in self.mounts:
+                if path.startswith(prefix):
+                    return self._serve(environ, start_response, root, path[len(prefix) - 1:],
+                                       cache=CACHE_MOUNTED)
         if path.startswith("/sites/"):
             slash = path.find("/", 7)
             code = path[7:] if slash < 0 else path[7:slash]
@@ -172,7 +212,7 @@ class StaticServer:
                         return self._not_found(environ, start_response, None)
                     environ["PATH_INFO"] = rest
                     environ["HTTP_X_JIYUE_SITE"] = code
-                    return self.inner(environ, start_response)
+                    return self._django(environ, start_response)
                 return self._serve(environ, start_response, site, rest)
         elif not path.startswith(self.prefixes):
             host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or ""
@@ -185,6 +225,15 @@ class StaticServer:
                 return self._serve(environ, start_response, site, path)
         # only the file server and nginx may say which site a request is for
         environ.pop("HTTP_X_JIYUE_SITE", None)
+        return self._django(environ, start_response)
+
+    def _django(self, environ, start_response):
+        # `jiyue serve` listens on :: for both families: an IPv4 client arrives as an
+        # IPv4-mapped address (::ffff:192.0.2.1); the application (audit log, rate limits,
+        # exempt lists) sees the IPv4 address it is.
+        remote = environ.get("REMOTE_ADDR", "")
+        if remote[:7].lower() == "::ffff:" and "." in remote:
+            environ["REMOTE_ADDR"] = remote[7:]
         return self.inner(environ, start_response)
 
     def _host_dir(self, raw: str) -> str | None:
@@ -216,13 +265,12 @@ class StaticServer:
         self._sites[key] = (site, time.monotonic() + self.host_ttl)
 
     # --- files ---------------------------------------------------------------------------
-    def _serve(self, environ, start_response, site: str | None, rel: str):
+    def _serve(self, environ, start_response, site: str | None, rel: str,
+               cache: str | None = None):
         method = environ.get("REQUEST_METHOD", "GET")
         if method != "GET" and method != "HEAD":
-            start_response("405 Method Not Allowed", [
-                ("Content-Type", "text/plain; charset=utf-8"), ("Allow", "GET, HEAD"),
-                ("Content-Length", str(len(self.not_allowed_body))),
-                ("X-Content-Type-Options", "nosniff")])
+            start_response("405 Method Not Allowed", self.text_headers + [
+                ("Allow", "GET, HEAD"), ("Content-Length", str(len(self.not_allowed_body)))])
             return [] if method == "HEAD" else [self.not_allowed_body]
         if site is None:
             return self._not_found(environ, start_response, None)
@@ -273,7 +321,7 @@ class StaticServer:
 
         entry = self._files.get(fs)
         if entry is None or entry.key != (st.st_ino, st.st_size, st.st_mtime_ns):
-            entry = self._load(fs, site, ctype, negotiable, encoding, cache_control(rel))
+            entry = self._load(fs, site, ctype, negotiable, encoding, cache or cache_control(rel))
             if entry is None:
                 return self._not_found(environ, start_response, site)
 
@@ -290,7 +338,7 @@ class StaticServer:
             start_response("200 OK", list(entry.headers))
             return [] if method == "HEAD" else [entry.body]
         return self._send_large(start_response, "200 OK", entry, fs, site, ctype, negotiable,
-                                encoding, cache_control(rel))
+                                encoding, cache or cache_control(rel))
 
     def _load(self, fs: str, site: str, ctype: str, negotiable: bool, encoding: str | None,
               cache: str) -> _Entry | None:
@@ -309,8 +357,7 @@ class StaticServer:
         tag = {"br": "-br", "gzip": "-gz"}.get(encoding, "")
         etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}{tag}"'
         last_modified = formatdate(st.st_mtime, usegmt=True)
-        common = [("Content-Type", ctype), ("Content-Length", str(size)),
-                  ("X-Content-Type-Options", "nosniff")]
+        common = [("Content-Type", ctype), ("Content-Length", str(size)), *self.security(ctype)]
         if negotiable:
             common.append(("Vary", "Accept-Encoding"))
         if encoding:
@@ -351,9 +398,8 @@ class StaticServer:
             entry = self._load(fs, site, ctype, negotiable, encoding, cache)
             if entry is None:
                 break
-        start_response("503 Service Unavailable", [
-            ("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1"),
-            ("Content-Length", str(len(self.busy_body)))])
+        start_response("503 Service Unavailable", self.text_headers + [
+            ("Retry-After", "1"), ("Content-Length", str(len(self.busy_body)))])
         return [self.busy_body]
 
     # --- other responses -------------------------------------------------------------------
@@ -387,10 +433,8 @@ class StaticServer:
                     return self._send_large(start_response, "404 Not Found", entry, fs, site,
                                             CONTENT_TYPES["html"][0], True, encoding,
                                             CACHE_PAGES)
-        start_response("404 Not Found", [
-            ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(self.not_found_body))),
-            ("X-Content-Type-Options", "nosniff")])
+        start_response("404 Not Found", self.text_headers + [
+            ("Content-Length", str(len(self.not_found_body)))])
         return [] if head else [self.not_found_body]
 
     def _redirect(self, environ, start_response):
@@ -400,10 +444,9 @@ class StaticServer:
         if qs:
             location += "?" + qs
         body = self.moved_body % location.encode("latin-1")
-        start_response("301 Moved Permanently", [
-            ("Location", location), ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(body))), ("Cache-Control", CACHE_PAGES),
-            ("X-Content-Type-Options", "nosniff")])
+        start_response("301 Moved Permanently", self.text_headers + [
+            ("Location", location), ("Content-Length", str(len(body))),
+            ("Cache-Control", CACHE_PAGES)])
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
 

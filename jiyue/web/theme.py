@@ -53,6 +53,7 @@ def environment(name: str = "default") -> jinja2.Environment:
     )
     env.install_gettext_callables(_cached_gettext, ngettext, newstyle=True)
     env.globals["asset"] = lambda root, file: root + "assets/" + asset_names(name)[file]
+    env.globals["colour_css"] = lambda root, colour: root + colour_stylesheet(colour)[0]
     return env
 
 
@@ -84,6 +85,21 @@ def asset_names(name: str = "default") -> dict[str, str]:
             stem, dot, ext = rel.rpartition(".")
             names[rel] = f"{stem}.{digest}.{ext}" if dot else f"{rel}.{digest}"
     return names
+
+
+DEFAULT_COLOUR = "#9f1d20"
+
+
+def colour_stylesheet(colour: str) -> tuple[str, bytes]:
+    """The small stylesheet that gives a site its main colour, as (path in the site's tree,
+    bytes): `assets/main.9f1d20.css` holding `:root{--main:#9f1d20}`. Published with the theme
+    assets and linked from every page, so that pages need no inline style (the
+    Content-Security-Policy allows none); named by the colour, so it can be cached for ever."""
+    value = (colour or "").strip().lower()
+    if not (len(value) == 7 and value[0] == "#"
+            and all(c in "0123456789abcdef" for c in value[1:])):
+        value = DEFAULT_COLOUR
+    return f"assets/main.{value[1:]}.css", f":root{{--main:{value}}}\n".encode()
 
 
 @lru_cache(maxsize=8)

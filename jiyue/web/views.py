@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.http import Http404, HttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from jiyue.platform.models import Site
@@ -68,8 +69,20 @@ def search(request):
     from jiyue.library.services import public_placements
     from jiyue.publishing.pages import fmt_date
 
+    from jiyue.api.middleware import retry_after
+    from jiyue.security import ratelimit
+
     site = site_for(request)
-    q = request.GET.get("q", "").strip()[:100]
+    if not ratelimit.hit("search", ratelimit.client_key(request), request=request):
+        seconds = retry_after("search")
+        response = render_page(
+            request, site, "limited.html", "_/search", status=429, title=_("请求过于频繁"),
+            message=_("您的搜索请求过于频繁，请 %(n)s 秒后再试。") % {"n": seconds})
+        response["Retry-After"] = str(seconds)
+        return response
+    # NUL cannot be stored or compared in PostgreSQL text; nothing else needs removing (the
+    # query is a parameter, the page escapes it).
+    q = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     results = None
     if q:
         qs = (public_placements().filter(site=site)

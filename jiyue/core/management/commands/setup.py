@@ -85,3 +85,4 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             gettext("平台 %(platform)s 已初始化；三员账号：%(names)s。")
             % {"platform": platform, "names": gettext("、").join(names)}))
+        self.stdout.write(gettext("三员首次登录管理后台时，须用手机身份验证器设置动态验证码（TOTP）。"))
