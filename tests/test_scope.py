@@ -92,3 +92,27 @@ def test_editor_cannot_create_resources_for_another_organisation(client, provinc
     from jiyue.library.models import Resource
 
     assert not Resource.objects.filter(title="冒名发布").exists()
+
+
+def test_publishers_take_items_down_and_editors_cannot_delete_what_is_published(client, province):
+    """The admin's unpublish and delete buttons follow the library's rules: the publisher withdraws
+    a published item; an editor may not delete it while it is on the sites."""
+    from jiyue.audit.models import AuditEntry
+    from tests.publishing_util import make_article
+
+    article = make_article(province, title="已发布的工作动态")
+    vs = "wagtailsnippets_library_article"
+    client.force_login(province.users["czt_editor"])
+    r = client.post(reverse(f"{vs}:delete", args=[article.pk]))
+    article.refresh_from_db()
+    assert article.live and r.status_code in (302, 403)
+    assert AuditEntry.objects.filter(actor=province.users["czt_editor"], outcome="denied").exists()
+
+    client.force_login(province.users["czt_publisher"])
+    assert client.post(reverse(f"{vs}:unpublish", args=[article.pk])).status_code == 302
+    article.refresh_from_db()
+    assert not article.live
+
+    client.force_login(province.users["czt_editor"])
+    client.post(reverse(f"{vs}:delete", args=[article.pk]))
+    assert not type(article).objects.filter(pk=article.pk).exists()

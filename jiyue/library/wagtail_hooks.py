@@ -113,6 +113,12 @@ def _column_label(col):
 
 
 def _can_write(user, obj, view_name) -> bool:
+    # The same rules as library.services.withdraw_resource / delete_resource: publishers take
+    # items off the sites; a published item is withdrawn by a publisher before anyone deletes it.
+    if view_name == "unpublish":
+        return policy.can_publish_resource(user, obj) or policy.can_edit_resource(user, obj)
+    if view_name == "delete" and obj.live and not policy.can_publish_resource(user, obj):
+        return False
     if policy.can_edit_resource(user, obj):
         return True
     # Reviewers reach the editor of an item in their review step (Wagtail's workflow actions).
