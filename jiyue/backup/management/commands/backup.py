@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
-from tqdm import tqdm
+from jiyue.core.progress import progress_bar
 
 from jiyue.backup import services
 from jiyue.backup.archive import BackupError
@@ -35,22 +35,9 @@ class Command(BaseCommand):
                 secret = getpass.getpass(gettext("备份密钥："))
                 if secret and getpass.getpass(gettext("再次输入备份密钥：")) != secret:
                     raise CommandError(gettext("两次输入的备份密钥不一致。"))
-            bar = None
-
-            def progress(done, total):
-                nonlocal bar
-                if no_progress:
-                    return
-                if bar is None:
-                    bar = tqdm(total=total, desc=gettext("备份"), unit="B", unit_scale=True,
-                               file=self.stderr._out, leave=True)
-                bar.update(done - bar.n)  # redraws at most every 0.1 s
-
-            try:
+            with progress_bar(self.stderr._out, gettext("备份"), "B", enabled=not no_progress,
+                              unit_scale=True) as progress:
                 result = services.create_backup(folder, secret, progress=progress, log=self.stdout.write)
-            finally:
-                if bar is not None:
-                    bar.close()
             removed = services.prune(folder, keep) if keep else []
         except BackupError as exc:
             raise CommandError(str(exc)) from None

@@ -5,7 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
-from tqdm import tqdm
+from jiyue.core.progress import progress_bar
 
 from jiyue.backup import services
 from jiyue.backup.archive import BackupError
@@ -33,26 +33,13 @@ class Command(BaseCommand):
             secret = services.passphrase(passphrase_file)
             if secret is None and sys.stdin.isatty():
                 secret = getpass.getpass(gettext("备份密钥："))
-            bar = None
-
-            def progress(done, total):
-                nonlocal bar
-                if no_progress:
-                    return
-                if bar is None:
-                    bar = tqdm(total=total, desc=gettext("恢复"), unit="B", unit_scale=True,
-                               file=self.stderr._out, leave=True)
-                bar.update(done - bar.n)  # redraws at most every 0.1 s
-
-            try:
+            with progress_bar(self.stderr._out, gettext("恢复"), "B", enabled=not no_progress,
+                              unit_scale=True) as progress:
                 if check:
                     manifest = services.verify_backup(archive, secret, progress=progress)
                 else:
                     result = services.restore_backup(archive, secret, force=force, progress=progress,
                                                      log=self.stdout.write)
-            finally:
-                if bar is not None:
-                    bar.close()
         except BackupError as exc:
             if check:
                 raise CommandError(gettext("备份校验失败：%(error)s") % {"error": exc}) from None

@@ -3,7 +3,7 @@ personal data (SM4 data keys, the blind-index key, the platform's SM2 key pair).
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
-from tqdm import tqdm
+from jiyue.core.progress import progress_bar
 
 from jiyue import audit
 from jiyue.security import crypto, fields, keyring
@@ -64,27 +64,15 @@ class Command(BaseCommand):
             self.stdout.write(gettext("继续上次未完成的密钥轮换：新数据密钥 %(key)s。") % {"key": new_id})
         else:
             self.stdout.write(gettext("已生成新数据密钥 %(key)s，开始重新加密。") % {"key": new_id})
-        bar = None
-
-        def progress(done, total):
-            nonlocal bar
-            if no_progress:
-                return
-            if bar is None:
-                bar = tqdm(total=total, desc=gettext("重新加密"), unit=gettext("条"),
-                           file=self.stderr._out, leave=True)
-            bar.update(done - bar.n)  # redraws at most every 0.1 s
-
         try:
-            counts = fields.reencrypt(progress=progress, batch=batch)
+            with progress_bar(self.stderr._out, gettext("重新加密"), gettext("条"),
+                              enabled=not no_progress) as progress:
+                counts = fields.reencrypt(progress=progress, batch=batch)
         except Exception as exc:
             audit.record(None, None, None, "keys.rotate", obj=new_id, outcome="failure",
                          error=str(exc)[:500], resumed=resumed)
             raise CommandError(gettext("重新加密中断：%(error)s。已完成的部分已保存，"
                                        "再次运行 jiyue keys rotate 即可继续。") % {"error": exc}) from exc
-        finally:
-            if bar is not None:
-                bar.close()
         in_use = fields.keys_in_use()
         if in_use - {new_id}:
             # A value written under an old key while re-encrypting (by a process that had not
