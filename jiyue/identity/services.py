@@ -66,7 +66,7 @@ def create_citizen(*, email: str = "", mobile: str = "", password: str) -> User:
     """A citizen account with a verified e-mail address or mobile number."""
     user = User(username=new_username(), kind=User.KIND_CITIZEN, email=email or "",
                 email_verified=bool(email), mobile=normalise_mobile(mobile) if mobile else "",
-                mobile_verified=bool(mobile), password_changed_at=timezone.now())
+                mobile_verified=bool(mobile))
     user.set_password(password)
     user.save()
     audit.record(user, None, None, "identity.register", user,

@@ -326,8 +326,7 @@ def reset_view(request):
                 form.add_error("code", exc.message)
             else:
                 user.set_password(form.cleaned_data["password1"])
-                user.password_changed_at = timezone.now()
-                user.save(update_fields=["password", "password_changed_at"])
+                user.save(update_fields=["password"])  # User.save dates the new password
                 sso.end_all_for(user)
                 audit.record(user, None, None, "identity.password_reset", user)
                 request.session.pop(RESET, None)
@@ -450,8 +449,7 @@ def password_view(request):
     form = ChangePasswordForm(request.POST or None, user=user)
     if request.method == "POST" and form.is_valid():
         user.set_password(form.cleaned_data["password1"])
-        user.password_changed_at = timezone.now()
-        user.save(update_fields=["password", "password_changed_at"])
+        user.save(update_fields=["password"])  # User.save dates the new password
         update_session_auth_hash(request, user)
         sso.current(request)  # the session key changed: keep single logout working
         audit.record(user, None, None, "identity.password_change", user)
