@@ -77,6 +77,18 @@ JIYUE_BACKUP_KEY_FILE = env("JIYUE_BACKUP_KEY_FILE")
 JIYUE_BACKUP_INTERVAL = env("JIYUE_BACKUP_INTERVAL", "1d")
 JIYUE_BACKUP_KEEP = env("JIYUE_BACKUP_KEEP", "7")
 # --- end of backups -------------------------------------------------------------------------------
+# --- Search and Q&A (jiyue.search, jiyue.qa; docs/search.md) ---------------------------------
+# Every application node keeps its own index replica in JIYUE_SEARCH_DIR (default
+# $JIYUE_HOME/search/<node>), brought up to date from the outbox with its own cursor by the
+# node's worker every JIYUE_SEARCH_SYNC_SECONDS. JIYUE_NODE names the node (default: host name).
+import socket as _socket  # noqa: E402
+
+JIYUE_NODE = env("JIYUE_NODE", _socket.gethostname() or "node")
+JIYUE_SEARCH_DIR = Path(env("JIYUE_SEARCH_DIR", str(JIYUE_HOME / "search" / JIYUE_NODE)))
+JIYUE_SEARCH_SYNC_SECONDS = float(env("JIYUE_SEARCH_SYNC_SECONDS", "1"))
+# Q&A: below this score an answer is not "confident" (the page then offers a letter).
+JIYUE_QA_CONFIDENT = float(env("JIYUE_QA_CONFIDENT", "0.5"))
+# --- end of search and Q&A ----------------------------------------------------------------------
 
 # Site domains end in .gov.cn or .政务 (validated on every site); /_/ pages answer only for
 # hosts that belong to a site.
@@ -103,6 +115,8 @@ INSTALLED_APPS = [
     "jiyue.publishing",
     "jiyue.web",
     "jiyue.identity",
+    "jiyue.search",
+    "jiyue.qa",
     "jiyue.demo",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",

@@ -116,6 +116,13 @@ def _staff_second_factor(request, settings):
     settings.JIYUE_STAFF_2FA = request.node.get_closest_marker("second_factor") is not None
 
 
+@pytest.fixture(autouse=True)
+def _search_dir(settings, tmp_path):
+    """Each test gets its own search index replica directory (the index is on disk, not rolled
+    back with the database)."""
+    settings.JIYUE_SEARCH_DIR = tmp_path / "search-index"
+
+
 @pytest.fixture
 def province(db):
     return _make_province()

@@ -129,6 +129,22 @@ def _dispatch_one(consumer: Consumer, batch: int) -> int:
             ConsumerCursor.objects.filter(pk=cursor.pk).update(last_event_id=cursor.last_event_id)
 
 
+def read(after_id: int, limit: int = 500) -> list[Event]:
+    """Events after `after_id`, in id order, old enough to be safe to read (see `lag()`).
+
+    For readers that keep their own cursor outside the database (a node's search index
+    replica keeps it beside the index): they apply the events, then store the last id."""
+    horizon = timezone.now() - lag()
+    qs = Event.objects.filter(id__gt=after_id, created_at__lte=horizon).order_by("id")
+    return list(qs[:limit])
+
+
+def last_id() -> int:
+    """The id of the newest event (0 when there is none)."""
+    last = Event.objects.order_by("-id").values_list("id", flat=True).first()
+    return int(last or 0)
+
+
 def backlog() -> dict[str, int]:
     """Pending events per consumer, for the admin and the CLI."""
     cursors = dict(ConsumerCursor.objects.values_list("consumer", "last_event_id"))

@@ -12,12 +12,54 @@ database keep each periodic run unique).
 from __future__ import annotations
 
 import logging
+import threading
+
 from django.conf import settings
 
 from .periodic import SchedulerThread
 
 logger = logging.getLogger(__name__)
 QUEUES = ["default", "periodic"]
+
+# Node-local loops: work every worker process does for its own node, whatever the job queue
+# hands out (e.g. following the outbox into this node's search index replica). Registered by
+# apps with `register_local`; each runs in its own thread in `jiyue worker`.
+_local: dict[str, tuple] = {}
+
+
+def register_local(name: str, func, interval) -> None:
+    """Run `func()` every `interval` seconds (a number or a callable returning one) in every
+    `jiyue worker` process. `func` must be idempotent and return quickly."""
+    _local[name] = (func, interval)
+
+
+class LocalLoop(threading.Thread):
+    def __init__(self, name, func, interval):
+        super().__init__(name=f"jiyue-local-{name}", daemon=True)
+        self.func, self.interval = func, interval
+        self.stopping = threading.Event()
+
+    def run(self):
+        from django.db import close_old_connections
+
+        while not self.stopping.is_set():
+            try:
+                close_old_connections()
+                self.func()
+            except Exception:  # noqa: BLE001 - a node loop must never die
+                logger.exception("node-local loop %s failed", self.name)
+            interval = self.interval() if callable(self.interval) else self.interval
+            self.stopping.wait(float(interval))
+
+    def stop(self):
+        self.stopping.set()
+
+
+def start_local_loops() -> list[LocalLoop]:
+    loops = [LocalLoop(name, func, interval) for name, (func, interval) in _local.items()]
+    for loop in loops:
+        loop.start()
+    return loops
 
 
 def _db_worker(**overrides):
@@ -49,6 +91,7 @@ def run_forever(scheduler: bool = True) -> None:
     sched = SchedulerThread() if scheduler else None
     if sched:
         sched.start()
+    loops = start_local_loops()
     try:
         if settings.JIYUE_TASKS == "db":
             w = _db_worker()
@@ -62,5 +105,7 @@ def run_forever(scheduler: bool = True) -> None:
         else:
             raise SystemExit("JIYUE_TASKS=immediate runs jobs inline; there is nothing to work on.")
     finally:
+        for loop in loops:
+            loop.stop()
         if sched:
             sched.stop()
