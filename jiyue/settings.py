@@ -86,8 +86,6 @@ import socket as _socket  # noqa: E402
 JIYUE_NODE = env("JIYUE_NODE", _socket.gethostname() or "node")
 JIYUE_SEARCH_DIR = Path(env("JIYUE_SEARCH_DIR", str(JIYUE_HOME / "search" / JIYUE_NODE)))
 JIYUE_SEARCH_SYNC_SECONDS = float(env("JIYUE_SEARCH_SYNC_SECONDS", "1"))
-# Q&A: below this score an answer is not "confident" (the page then offers a letter).
-JIYUE_QA_CONFIDENT = float(env("JIYUE_QA_CONFIDENT", "0.5"))
 # --- end of search and Q&A ----------------------------------------------------------------------
 
 # Site domains end in .gov.cn or .政务 (validated on every site); /_/ pages answer only for

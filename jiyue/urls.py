@@ -18,6 +18,7 @@ urlpatterns = [
     path("o/", include("jiyue.oidc.urls")),
     path("", include(oidc_root_patterns)),
     path("_/", include("jiyue.web.urls")),
+    path("_/", include("jiyue.qa.site_urls")),
     path("", platform_home),
     path("documents/", include(wagtaildocs_urls)),
     path("", include(wagtail_urls)),

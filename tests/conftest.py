@@ -121,6 +121,9 @@ def _search_dir(settings, tmp_path):
     """Each test gets its own search index replica directory (the index is on disk, not rolled
     back with the database)."""
     settings.JIYUE_SEARCH_DIR = tmp_path / "search-index"
+    # A background thread refreshing the search vocabulary would hold its own connection to
+    # the in-memory SQLite test database and lock out the next transactional test.
+    settings.JIYUE_SEARCH_BACKGROUND_REFRESH = False
 
 
 @pytest.fixture

@@ -250,3 +250,35 @@ def publishes_or_administers(user) -> bool:
                 organisation_id=g.site.organisation_id, levels=g.level).exists():
             return True
     return False
+
+
+# --- Q&A knowledge base and question log (jiyue.qa) ----------------------------------------
+# Site administrators and editors of a site manage the FAQ entries of its organisation and read
+# the questions asked on that site; the platform operator manages every entry, including the
+# platform-level ones (no organisation), and reads every site's questions. The three
+# administrators never see content, so neither the knowledge base nor the questions.
+
+def faq_organisation_ids(user) -> set[int]:
+    """Organisations whose FAQ entries this user manages."""
+    if sees_all_content(user):
+        from jiyue.platform.models import Organisation
+
+        return set(Organisation.objects.values_list("pk", flat=True))
+    return set(sites_with(user, {Role.EDITOR, Role.SITE_ADMIN}).values_list("organisation_id", flat=True))
+
+
+def can_manage_faq(user, organisation_id) -> bool:
+    """May this user add, edit, disable or delete FAQ entries of this organisation (None: the
+    platform-level knowledge base, the operator's)."""
+    if organisation_id is None:
+        return sees_all_content(user)
+    return organisation_id in faq_organisation_ids(user)
+
+
+def qa_sites(user) -> QuerySet:
+    """Sites whose question log (问答记录) this user reads."""
+    from jiyue.platform.models import Site
+
+    if sees_all_content(user):
+        return Site.objects.all()
+    return sites_with(user, {Role.EDITOR, Role.SITE_ADMIN})

@@ -602,3 +602,14 @@ def patch_placement(request, pid: Id, payload: PlacementPatch):
     return placement_out(library.update_placement(user, _placement(user, pid),
                                                   pinned=payload.pinned,
                                                   sort_order=payload.sort_order))
+
+
+# --- intelligent Q&A (jiyue.qa.api) ------------------------------------------------------------
+from jiyue.qa.api import router as _qa_router  # noqa: E402
+
+api.add_router("/qa", _qa_router)
+
+# --- search (jiyue.search.api) ------------------------------------------------------------------
+from jiyue.search.api import router as _search_router  # noqa: E402
+
+api.add_router("/search", _search_router)

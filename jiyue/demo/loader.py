@@ -256,12 +256,30 @@ class Loader:
             self.progress(i, len(specs), _("信息资源"))
         return created
 
+    def faq(self) -> int:
+        """The province's demo Q&A knowledge base (`data/faq.csv`, the `jiyue faq import`
+        format), through the Q&A importer: rerunning adds nothing; the embeddings are computed
+        by the background job."""
+        from pathlib import Path
+
+        from jiyue.qa import importer, tasks
+
+        path = Path(__file__).parent / "data" / "faq.csv"
+        if self.key != "ah" or not path.exists():
+            return 0
+        report = importer.import_csv(path.read_bytes())
+        if report.added:
+            tasks.request_embedding()
+        self.progress(1, 1, _("问答知识"))
+        return report.added
+
     def run(self) -> dict:
         self.platform()
         self.organisations()
         self.sites_and_policies()
         accounts = self.staff()
         created = self.resources()
+        self.faq()
         return {"accounts": accounts, "created": created}
 
 

@@ -34,6 +34,22 @@ class FaqEntry(models.Model):
     def __str__(self):
         return (self.question or self.answer)[:40]
 
+    def save(self, *args, **kwargs):
+        if not self.fingerprint:
+            # An entry written in the admin: its own identity (an import sets the SM3 of the
+            # normalised row instead, so that importing the same file again adds nothing).
+            import secrets
+
+            self.fingerprint = "admin:" + secrets.token_hex(24)
+        super().save(*args, **kwargs)
+
+    @property
+    def title(self) -> str:
+        """What a list shows: the question, or the beginning of the answer."""
+        from .display import first_sentence
+
+        return self.question.strip() or first_sentence(self.answer)
+
 
 class Question(models.Model):
     """A question asked on a site or through the API, what was answered, and the feedback."""
@@ -53,6 +69,9 @@ class Question(models.Model):
                             on_delete=models.SET_NULL, related_name="+")
     handled = models.BooleanField(_("已处理"), default=False)
     created_at = models.DateTimeField(_("提问时间"), auto_now_add=True, db_index=True)
+    # SM3 of the random token handed to the asker (API callers send it back with their
+    # feedback; the ask page remembers its questions in the session instead).
+    asker_key = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("问答记录")

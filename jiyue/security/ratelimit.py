@@ -26,6 +26,8 @@ DEFAULTS = {
     "public_form": "20/m",  # letters, comments, ratings, error reports
     "api": "600/m",
     "search": "60/m",       # the public search page (/_/search) per address
+    "search_suggest": "600/m",  # completion while typing (/_/search/suggest, API suggest)
+    "qa": "120/m",          # questions to 智能问答 (/_/qa and /api/v1/qa) per address
     "token": "60/m",        # OIDC token endpoint per client address
 }
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

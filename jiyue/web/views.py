@@ -64,37 +64,116 @@ def platform_home(request):
 
 @require_GET
 def search(request):
-    """Search results. Until the search engine (issue 5) lands, this matches titles, summaries
-    and keywords of what is public on this site."""
-    from jiyue.library.services import public_placements
-    from jiyue.publishing.pages import fmt_date
+    """Search results, in the site's theme (jiyue.search.services; docs/search.md). An exact
+    文号 or 索引号 goes straight to the document (302)."""
+    from django.shortcuts import redirect
 
+    from jiyue.search import services
+    from jiyue.search.forms import SearchParams
+
+    site = site_for(request)
+    limited = _search_limited(request, site)
+    if limited is not None:
+        return limited
+    params = SearchParams.parse(request.GET, strict=False)
+    result = services.search(site=site, params=params,
+                             links=services.Links.for_request(request, site))
+    if result.jump:
+        response = redirect(result.jump)
+        response["Cache-Control"] = "no-store"
+        return response
+    return render_page(request, site, "search.html", "_/search", q=params.q, title="",
+                       **search_context(result, params))
+
+
+def _search_limited(request, site):
     from jiyue.api.middleware import retry_after
     from jiyue.security import ratelimit
 
+    if ratelimit.hit("search", ratelimit.client_key(request), request=request):
+        return None
+    seconds = retry_after("search")
+    response = render_page(
+        request, site, "limited.html", "_/search", status=429, title=_("请求过于频繁"),
+        message=_("您的搜索请求过于频繁，请 %(n)s 秒后再试。") % {"n": seconds})
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def search_context(result, params) -> dict:
+    """Plain data for search.html: results, facet and sort links (query strings relative to
+    the page, so they work on every host and under /sites/<code>/), pages."""
+    from urllib.parse import urlencode
+
+    state = {"q": params.q, "scope": result.scope if params.scope else None, "site": params.site,
+             "org": params.org, "kind": params.kind, "topic": params.topic, "year": params.year,
+             "sort": params.sort if params.sort != "relevance" else None}
+
+    def href(**changes):
+        values = {**state, **changes}
+        return "?" + urlencode([(k, v) for k, v in values.items() if v not in (None, "")])
+
+    names = {"site": _("站点"), "organisation": _("发布机构"), "kind": _("类型"),
+             "topic": _("主题分类"), "year": _("年份")}
+    param_of = {"site": "site", "organisation": "org", "kind": "kind", "topic": "topic",
+                "year": "year"}
+    facets, active = [], []
+    for name, values in result.facets.items():
+        key = param_of[name]
+        items = []
+        for v in values:
+            items.append({"label": v.label, "count": v.count, "active": v.active,
+                          "href": href(**{key: None if v.active else v.value, "page": None})})
+            if v.active:
+                active.append({"facet": names[name], "label": v.label,
+                               "href": href(**{key: None})})
+        if items and (len(items) > 1 or any(i["active"] for i in items)):
+            facets.append({"name": name, "title": names[name], "items": items[:20],
+                           "more": max(0, len(items) - 20)})
+    sorts = [{"label": label, "active": result.sort == value,
+              "href": href(sort=None if value == "relevance" else value)}
+             for value, label in (("relevance", _("按相关度")), ("date", _("按时间")))]
+    scopes = [{"value": value, "label": label, "active": result.scope == value}
+              for value, label in (("site", _("本站")), ("placed", _("本站及引用")),
+                                   ("all", _("全平台")))]
+    pages = []
+    if result.pages > 1:
+        lo = max(1, result.page - 4)
+        hi = min(result.pages, lo + 8)
+        lo = max(1, hi - 8)
+        pages = [{"n": n, "href": href(page=n if n > 1 else None), "current": n == result.page}
+                 for n in range(lo, hi + 1)]
+    return {
+        "searched": bool(result.query), "result": result, "facets": facets, "active": active,
+        "sorts": sorts, "scopes": scopes, "pages": pages,
+        "prev": href(page=result.page - 1 if result.page > 2 else None) if result.page > 1 else None,
+        "next": href(page=result.page + 1) if result.page < result.pages else None,
+        "suggestion": ({"text": result.suggestion,
+                        "href": href(q=result.suggestion, page=None)} if result.suggestion else None),
+        "all_sites": href(scope="all", site=None, page=None) if result.scope != "all" else None,
+        "clear": href(site=None, org=None, kind=None, topic=None, year=None, page=None) if active else None,
+        "first": (result.page - 1) * result.page_size + 1,
+    }
+
+
+@require_GET
+def search_suggest(request):
+    """`/_/search/suggest?q=`: completions as JSON for the search boxes (search.js)."""
+    from django.http import JsonResponse
+
+    from jiyue.search import services
+
     site = site_for(request)
-    if not ratelimit.hit("search", ratelimit.client_key(request), request=request):
-        seconds = retry_after("search")
-        response = render_page(
-            request, site, "limited.html", "_/search", status=429, title=_("请求过于频繁"),
-            message=_("您的搜索请求过于频繁，请 %(n)s 秒后再试。") % {"n": seconds})
-        response["Retry-After"] = str(seconds)
+    from jiyue.security import ratelimit
+
+    if not ratelimit.hit("search_suggest", ratelimit.client_key(request), request=request):
+        response = JsonResponse({"detail": _("请求过于频繁，请稍后再试。"), "suggestions": []},
+                                status=429, json_dumps_params={"ensure_ascii": False})
+        response["Retry-After"] = "60"
         return response
-    # NUL cannot be stored or compared in PostgreSQL text; nothing else needs removing (the
-    # query is a parameter, the page escapes it).
-    q = request.GET.get("q", "").replace("\x00", "").strip()[:100]
-    results = None
-    if q:
-        qs = (public_placements().filter(site=site)
-              .filter(Q(resource__title__icontains=q) | Q(resource__summary__icontains=q)
-                      | Q(resource__keywords__icontains=q) | Q(resource__index_number=q))
-              .exclude(resource__kind="link")
-              .values_list("resource_id", "resource__title", "resource__summary",
-                           "resource__published_at")
-              .order_by("-resource__published_at", "-resource_id").distinct())
-        rows = list(qs[:50])
-        results = {"total": len(rows), "rows": [
-            {"href": f"../content/{rid}.html", "title": title, "summary": summary[:120],
-             "date": fmt_date(published)} for rid, title, summary, published in rows]}
-    return render_page(request, site, "search.html", "_/search", q=q, results=results,
-                       title="")
+    q = request.GET.get("q", "").replace("\x00", "")[:50]
+    items = services.suggest(q, site=site) if q.strip() else []
+    response = JsonResponse({"q": q, "suggestions": items},
+                            json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-store"
+    return response
