@@ -409,3 +409,23 @@ def test_index_screen_for_the_operator_only_and_rebuild_is_audited(province, cli
     assert Event.objects.filter(topic="search.rebuild").count() == 1
     assert AuditEntry.objects.filter(action="search.rebuild", outcome="success").count() == 1
     assert replica.sync().rebuilt
+
+
+def test_expansions_count_less_than_the_word_typed(province):
+    """A synonym found through expansion ranks below the word the citizen typed, and with equal
+    weights the two are found alike."""
+    typed = article(province, title="社保卡申领须知", body="<p>办理说明。</p>")
+    synonym = article(province, title="社会保险卡申领须知", body="<p>办理说明。</p>")
+    replica.sync()
+    both = [segment.segmenter().tokens("社保"), segment.segmenter().tokens("社会保险")]
+
+    def ranked(weights):
+        clause = engine.Clause(both, alt_boosts=weights)
+        res = engine.execute(engine.EngineQuery([clause]))
+        return [(h.resource_id, h.score) for h in res.hits]
+
+    weighted = ranked([1.0, 0.3])
+    assert [rid for rid, _ in weighted] == [typed.pk, synonym.pk]
+    assert weighted[0][1] > weighted[1][1]
+    reversed_weights = ranked([0.3, 1.0])
+    assert [rid for rid, _ in reversed_weights] == [synonym.pk, typed.pk]

@@ -63,6 +63,9 @@ class Clause:
 
     alternatives: list[list[str]]
     boost: float = 1.0
+    # Optional weight per alternative (same order): expansions (synonyms, pinyin conversions)
+    # count less than the words typed. Missing or short: 1.0.
+    alt_boosts: list[float] | None = None
 
 
 @dataclass
@@ -440,18 +443,24 @@ def _alt_query(sch, tokens: list[str], field_name: str) -> tantivy.Query:
 
 def _clause_query(sch, clause: Clause) -> tantivy.Query | None:
     alts, seen = [], set()
-    for alt in list(clause.alternatives or [])[:MAX_ALTERNATIVES]:
+    weights = list(clause.alt_boosts or [])
+    for i, alt in enumerate(list(clause.alternatives or [])[:MAX_ALTERNATIVES]):
         tokens = _clean_tokens(alt if isinstance(alt, (list, tuple)) else [alt])
         if tokens and tuple(tokens) not in seen:
             seen.add(tuple(tokens))
-            alts.append(tokens)
+            try:
+                weight = float(weights[i]) if i < len(weights) else 1.0
+            except (TypeError, ValueError):
+                weight = 1.0
+            alts.append((tokens, weight if 0 < weight <= 100 else 1.0))
     if not alts:
         return None
     subs = []
-    for tokens in alts:
+    for tokens, weight in alts:
         for field_name, boost in FIELD_BOOSTS:
             subs.append((tantivy.Occur.Should,
-                         tantivy.Query.boost_query(_alt_query(sch, tokens, field_name), boost)))
+                         tantivy.Query.boost_query(_alt_query(sch, tokens, field_name),
+                                                   boost * weight)))
     q = tantivy.Query.boolean_query(subs)
     try:
         boost = float(clause.boost)

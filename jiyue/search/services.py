@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 FACETS = ("site", "organisation", "kind", "topic", "year")
 FEW = 3                 # at most this many results: look for a correction that finds more
-EXPANSION_BOOST = 0.6   # weight of a synonym/pinyin alternative, if the engine takes one
+EXPANSION_BOOST = 0.6   # weight of a synonym or pinyin alternative (Clause.alt_boosts)
 NUMBER_HINT = re.compile(r"\d")
 
 
@@ -172,10 +172,8 @@ def _piece_clauses(piece: smart.Piece) -> list:
             alts.append(toks)
     if not alts:
         return []
-    clause = engine.Clause(alts)
-    if hasattr(clause, "alt_boosts"):  # the engine weighs alternatives: expansions count less
-        clause.alt_boosts = [1.0] + [EXPANSION_BOOST] * (len(alts) - 1)
-    return [clause]
+    # the word typed counts fully, its expansions (synonyms, pinyin conversions) less
+    return [engine.Clause(alts, alt_boosts=[1.0] + [EXPANSION_BOOST] * (len(alts) - 1))]
 
 
 @dataclass
