@@ -65,3 +65,16 @@ def make_guide(province, org="czt", title="政府采购供应商投诉处理", p
 
 def today():
     return date.today()
+
+
+def serve_published(live_server, public_root) -> None:
+    """Put the embedded file server in front of the (session-wide) live server's application,
+    as `jiyue serve` does. A previous test's file server is taken off first: stacked, the outer
+    one would hand `/_/…` to the inner one without the site it found."""
+    from jiyue.web.static_server import StaticServer
+
+    httpd = live_server.thread.httpd
+    app = httpd.get_app()
+    while isinstance(app, StaticServer):
+        app = app.inner
+    httpd.set_app(StaticServer(app, public_root=public_root))

@@ -17,7 +17,7 @@ CZT = "3400000002"
 @pytest.fixture
 def served(live_server, province, settings, tmp_path):
     from jiyue.qa import importer
-    from jiyue.web.static_server import StaticServer
+    from tests.publishing_util import serve_published
     from tests.publishing_util import publish
     from tests.test_qa import KB_ROWS, _csv
 
@@ -27,8 +27,7 @@ def served(live_server, province, settings, tmp_path):
     settings.JIYUE_QA_AUTOEMBED = False
     publish()
     importer.import_csv(_csv(KB_ROWS))
-    httpd = live_server.thread.httpd
-    httpd.set_app(StaticServer(httpd.get_app(), public_root=settings.JIYUE_PUBLIC_ROOT))
+    serve_published(live_server, settings.JIYUE_PUBLIC_ROOT)
     return f"http://127.0.0.1:{urlsplit(live_server.url).port}/sites/{CZT}"
 
 

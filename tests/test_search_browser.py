@@ -21,7 +21,7 @@ def served(live_server, province, settings, tmp_path):
     `jiyue serve` does (files for /sites/<code>/…, the application for /sites/<code>/_/…)."""
     from jiyue.library import services
     from jiyue.search import replica
-    from jiyue.web.static_server import StaticServer
+    from tests.publishing_util import serve_published
     from tests.publishing_util import make_article, publish
 
     settings.JIYUE_PUBLIC_ROOT = tmp_path / "public"
@@ -37,8 +37,7 @@ def served(live_server, province, settings, tmp_path):
     services.attach(shared, province.column("czt", "bmdt"))
     publish()
     replica.sync()
-    httpd = live_server.thread.httpd
-    httpd.set_app(StaticServer(httpd.get_app(), public_root=settings.JIYUE_PUBLIC_ROOT))
+    serve_published(live_server, settings.JIYUE_PUBLIC_ROOT)
     return f"http://127.0.0.1:{urlsplit(live_server.url).port}/sites/{CZT}/"
 
 

@@ -36,15 +36,13 @@ def chromium():
 def served(live_server, two_domains, settings, tmp_path):  # noqa: F811
     """The live server answering as `jiyue serve` does: published files by Host, the
     application for /_/, /account/ and the rest."""
-    from jiyue.web.static_server import StaticServer
-    from tests.publishing_util import publish
+    from tests.publishing_util import publish, serve_published
 
     settings.JIYUE_PUBLIC_ROOT = tmp_path / "public"
     settings.JIYUE_OUTBOX_LAG_SECONDS = 0
     settings.JIYUE_PUBLISH_AUTORUN = False
     publish()
-    httpd = live_server.thread.httpd
-    httpd.set_app(StaticServer(httpd.get_app(), public_root=settings.JIYUE_PUBLIC_ROOT))
+    serve_published(live_server, settings.JIYUE_PUBLIC_ROOT)
     port = urlsplit(live_server.url).port
     settings.JIYUE_IDP_URL = f"http://localhost:{port}"
     return port
