@@ -8,12 +8,4 @@ class SearchConfig(AppConfig):
     verbose_name = _("站内搜索")
 
     def ready(self):
-        import importlib
-
-        # The app's own modules register their jobs, signals and admin hooks when present.
-        for module in ("signals", "tasks"):
-            try:
-                importlib.import_module(f"{self.name}.{module}")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{self.name}.{module}":
-                    raise
+        from . import signals, tasks  # noqa: F401  (signal handlers, jobs and node loops)
