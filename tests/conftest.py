@@ -102,6 +102,12 @@ def _make_province() -> Province:
                                          organisation=p.orgs[key], real_name=name)
             grant(None, u, role, site=site, level=level)
             p.users[name] = u
+        for role in ("dispatcher", "handler"):  # interaction: letters, 找错, 依申请公开 …
+            name = f"{key}_{role}"
+            u = User.objects.create_user(username=name, password="Passw0rd!x",
+                                         organisation=p.orgs[key], real_name=name)
+            grant(None, u, role, site=site)
+            p.users[name] = u
     for role in ("security_admin", "system_admin", "audit_admin", "platform_operator"):
         u = User.objects.create_user(username=role, password="Passw0rd!x", real_name=role)
         grant(None, u, role)
@@ -124,6 +130,17 @@ def _search_dir(settings, tmp_path):
     # A background thread refreshing the search vocabulary would hold its own connection to
     # the in-memory SQLite test database and lock out the next transactional test.
     settings.JIYUE_SEARCH_BACKGROUND_REFRESH = False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar():
+    """The working-day calendar is cached per process; a test's rolled-back days must not
+    reach the next test."""
+    from jiyue.workdays import calendar
+
+    calendar.invalidate()
+    yield
+    calendar.invalidate()
 
 
 @pytest.fixture

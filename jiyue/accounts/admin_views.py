@@ -13,13 +13,13 @@ from django.utils.translation import gettext_lazy
 from jiyue.core.admin_views import AdminPage, paginate
 
 from . import policy, services
-from .models import EDITORIAL_ROLES, Role, RoleGrant, User
+from .models import EDITORIAL_ROLES, INTERACTION_ROLES, Role, RoleGrant, User
 
 
 def grantable_roles(actor) -> list[tuple[str, str]]:
     return [(r.value, r.label) for r in Role
             if policy.can_grant(actor, r.value) or (
-                r in EDITORIAL_ROLES and any(g.role == Role.SITE_ADMIN for g in policy.grants(actor)))]
+                r in EDITORIAL_ROLES | INTERACTION_ROLES and any(g.role == Role.SITE_ADMIN for g in policy.grants(actor)))]
 
 
 def administered_sites(actor):

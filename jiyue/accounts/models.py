@@ -112,11 +112,17 @@ class Role(models.TextChoices):
     EDITOR = "editor", _("编辑")
     REVIEWER = "reviewer", _("审核员")
     PUBLISHER = "publisher", _("发布员")
+    # Interaction (letters, 找错, 依申请公开, 意见征集 …) in the site's organisation: the
+    # dispatcher accepts, routes, reviews replies and approves extensions; the handler replies.
+    DISPATCHER = "dispatcher", _("互动分办员")
+    HANDLER = "handler", _("互动办理员")
 
 
 PLATFORM_ROLES = {Role.PLATFORM_OPERATOR, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
 THREE_ADMINS = {Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
-SITE_ROLES = {Role.SITE_ADMIN, Role.EDITOR, Role.REVIEWER, Role.PUBLISHER}
+SITE_ROLES = {Role.SITE_ADMIN, Role.EDITOR, Role.REVIEWER, Role.PUBLISHER, Role.DISPATCHER,
+              Role.HANDLER}
+INTERACTION_ROLES = {Role.DISPATCHER, Role.HANDLER}
 ADMINISTRATIVE_ROLES = PLATFORM_ROLES | {Role.SITE_ADMIN}
 EDITORIAL_ROLES = {Role.EDITOR, Role.REVIEWER, Role.PUBLISHER}
 

@@ -282,3 +282,37 @@ def qa_sites(user) -> QuerySet:
     if sees_all_content(user):
         return Site.objects.all()
     return sites_with(user, {Role.EDITOR, Role.SITE_ADMIN})
+
+
+# --- Interaction (letters, 找错, 依申请公开, 意见征集 …; jiyue.letters and the other interaction
+# apps) ---------------------------------------------------------------------------------------
+# Work belongs to an organisation. Its site's 互动办理员 (handler) works on what is assigned to
+# it and drafts replies; its 互动分办员 (dispatcher) accepts, routes, transfers, reviews replies
+# before release and approves extensions; its site administrator can do both. The platform
+# operator sees every organisation's work and dispatches at platform level. The three
+# administrators never see content.
+
+def interaction_organisation_ids(user, roles=None) -> set[int]:
+    """Organisations whose interaction work this user may act on with one of `roles`
+    (default: handler or dispatcher); the site administrator holds both."""
+    from .models import INTERACTION_ROLES
+
+    if sees_all_content(user):
+        from jiyue.platform.models import Organisation
+
+        return set(Organisation.objects.values_list("pk", flat=True))
+    wanted = set(roles or INTERACTION_ROLES) | {Role.SITE_ADMIN}
+    return set(sites_with(user, wanted).values_list("organisation_id", flat=True))
+
+
+def can_handle_interaction(user, organisation_id) -> bool:
+    """Work on (read, draft a reply to) this organisation's items."""
+    return organisation_id is not None and organisation_id in interaction_organisation_ids(user)
+
+
+def can_dispatch_interaction(user, organisation_id) -> bool:
+    """Accept, route, transfer, review replies and approve extensions for this organisation
+    (None: platform-level items, the operator's)."""
+    if organisation_id is None:
+        return sees_all_content(user)
+    return organisation_id in interaction_organisation_ids(user, {Role.DISPATCHER})

@@ -21,18 +21,24 @@ PAGE_PERMS = {
     Role.EDITOR: ["add_page", "change_page", "lock_page"],
     Role.PUBLISHER: ["publish_page"],
     Role.REVIEWER: [],
+    Role.DISPATCHER: [],
+    Role.HANDLER: [],
 }
 RESOURCE_PERMS = {
     Role.SITE_ADMIN: ["add", "change", "delete", "publish", "lock", "unlock", "view"],
     Role.EDITOR: ["add", "change", "delete", "lock", "view"],
     Role.PUBLISHER: ["publish", "view", "unlock"],
     Role.REVIEWER: ["view"],
+    Role.DISPATCHER: [],
+    Role.HANDLER: [],
 }
 COLLECTION_PERMS = {
     Role.SITE_ADMIN: ["add", "change", "delete", "choose"],
     Role.EDITOR: ["add", "change", "choose"],
     Role.PUBLISHER: ["choose"],
     Role.REVIEWER: ["choose"],
+    Role.DISPATCHER: [],
+    Role.HANDLER: [],
 }
 # 三员分立: the 系统管理员 manages accounts (create, edit, disable; roles are not on its forms)
 # and configuration; the 安全管理员 works in 人员授权 and 账号安全 (jiyue's own screens, which

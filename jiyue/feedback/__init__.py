@@ -1,0 +1,1 @@
+"""Page ratings (好/差) and error reports (我为政府网站找错)."""
