@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "jiyue.search",
     "jiyue.qa",
     "jiyue.workdays",
+    "jiyue.screening",
     "jiyue.letters",
     "jiyue.hotline",
     "jiyue.disclosure",

@@ -613,3 +613,16 @@ api.add_router("/qa", _qa_router)
 from jiyue.search.api import router as _search_router  # noqa: E402
 
 api.add_router("/search", _search_router)
+
+# --- interaction: letters, 12345, 依申请公开, ratings and error reports, participation -----------
+from jiyue.disclosure.api import router as _disclosure_router  # noqa: E402
+from jiyue.feedback.api import router as _feedback_router  # noqa: E402
+from jiyue.hotline.api import router as _hotline_router  # noqa: E402
+from jiyue.letters.api import router as _letters_router  # noqa: E402
+from jiyue.participation.api import router as _participation_router  # noqa: E402
+
+api.add_router("/letters", _letters_router)
+api.add_router("/hotline", _hotline_router)
+api.add_router("/disclosure", _disclosure_router)
+api.add_router("/feedback", _feedback_router)
+api.add_router("/participation", _participation_router)

@@ -1625,7 +1625,8 @@ def _sharing(rng, out):
 _ADMIN_ROLES = (("operator", "platform_operator"), ("sysadmin", "system_admin"), ("secadmin", "security_admin"),
                 ("auditadmin", "audit_admin"))
 _SITE_ROLES = (("admin", "site_admin", None), ("editor", "editor", None), ("review1", "reviewer", 1),
-               ("review2", "reviewer", 2), ("publisher", "publisher", None))
+               ("review2", "reviewer", 2), ("publisher", "publisher", None),
+               ("dispatch", "dispatcher", None), ("handler", "handler", None))
 
 
 def staff(platform: str = "ah") -> list[dict]:

@@ -280,7 +280,26 @@ class Loader:
         accounts = self.staff()
         created = self.resources()
         self.faq()
+        self.interaction()
         return {"accounts": accounts, "created": created}
+
+    # Apps that add demo content of their own: `<app>.demo.load(loader)` (idempotent; it may use
+    # self.orgs, self.sites, self.key and self.progress).
+    INTERACTION_APPS = ("jiyue.workdays", "jiyue.letters", "jiyue.hotline", "jiyue.disclosure",
+                        "jiyue.feedback", "jiyue.participation")
+
+    def interaction(self) -> None:
+        import importlib
+
+        for app in self.INTERACTION_APPS:
+            try:
+                module = importlib.import_module(f"{app}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{app}.demo":
+                    raise
+                continue
+            with transaction.atomic():
+                module.load(self)
 
 
 def _draw(spec: dict) -> bytes:

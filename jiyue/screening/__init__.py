@@ -1,0 +1,1 @@
+"""Content screening: the operator's sensitive-word list and matching, near-duplicate detection."""
