@@ -67,11 +67,25 @@ def _contact(site, answers) -> dict:
             "address": target.address, "organisation": target.organisation_id}
 
 
+# The page shows the answers that are not far below the best one (the API returns all 5 with
+# their scores): an answer scoring a tenth of the best, or ~0, only distracts.
+RELATIVE_FLOOR = 0.1
+ABSOLUTE_FLOOR = 0.01
+
+
+def shown_answers(answers: list[dict]) -> list[dict]:
+    if not answers:
+        return []
+    best = float(answers[0].get("score") or 0.0)
+    floor = max(ABSOLUTE_FLOOR, best * RELATIVE_FLOOR)
+    return [answers[0]] + [a for a in answers[1:] if float(a.get("score") or 0.0) >= floor]
+
+
 def _view(root: str, result: dict, site, question: str) -> dict:
     answers = [{"title": a["title"], "paragraphs": _paragraphs(a["text"]),
                 "href": root + a["path"] if a.get("path") else a["source"]["url"],
                 "kind": a["source"]["kind"], "kind_label": _kind_label(a["source"]["kind"])}
-               for a in result["answers"]]
+               for a in shown_answers(result["answers"])]
     letters = None
     if not result["confident"] and apps.is_installed(LETTERS_APP):
         letters = f"{root}_/letters/new?" + urlencode({"content": question, "from": "qa"})

@@ -381,8 +381,11 @@ def _fill(result: SearchResult, res, site_code, links: Links, p: SearchParams) -
     org_ids = [int(k) for k in facets["organisation"] if k.isdigit() and int(k) > 0]
     orgs = dict(Organisation.objects.filter(pk__in=org_ids).values_list("pk", "name")) if org_ids else {}
     topic_ids = [int(k) for k in facets["topic"] if k.isdigit()]
-    topics = ({c.pk: str(c) for c in Classification.objects.filter(pk__in=topic_ids)
-               .select_related("parent")} if topic_ids else {})
+    # "综合政务 › 政务公开": the classification's path as a reader sees it (its __str__ is the
+    # admin's backslash form)
+    topics = ({c.pk: f"{c.parent.name} › {c.name}" if c.parent_id else c.name
+               for c in Classification.objects.filter(pk__in=topic_ids).select_related("parent")}
+              if topic_ids else {})
     label_of = {
         "site": lambda v: sites.get(v, (v, ""))[0],
         "organisation": lambda v: orgs.get(int(v)) if v.isdigit() else None,
