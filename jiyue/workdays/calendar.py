@@ -26,15 +26,19 @@ from datetime import date, datetime, time as dtime, timedelta
 from typing import Iterable
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 CHECK_SECONDS = 5.0  # how often a process looks for the operator's changes made elsewhere
 MAX_DAYS = 2000      # no deadline is further than this many calendar days away
 
 # The package's holiday names (English) in Chinese.
 NAMES = {
-    "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
-    "Labour Day": "劳动节", "Dragon Boat Festival": "端午节", "National Day": "国庆节",
-    "Mid-autumn Festival": "中秋节", "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
+    "New Year's Day": gettext_lazy("元旦"), "Spring Festival": gettext_lazy("春节"),
+    "Tomb-sweeping Day": gettext_lazy("清明节"), "Labour Day": gettext_lazy("劳动节"),
+    "Dragon Boat Festival": gettext_lazy("端午节"), "National Day": gettext_lazy("国庆节"),
+    "Mid-autumn Festival": gettext_lazy("中秋节"),
+    "Anti-Fascist 70th Day": gettext_lazy("中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日"),
 }
 
 _lock = threading.Lock()
@@ -125,9 +129,9 @@ def day_status(d) -> tuple[bool, str, str]:
         return hit[0] == "workday", hit[1], "operator"
     holidays, workdays = _package()
     if d in holidays:
-        return False, NAMES.get(holidays[d], holidays[d]), "package"
+        return False, str(NAMES.get(holidays[d], holidays[d])), "package"
     if d in workdays:
-        return True, NAMES.get(workdays[d], workdays[d]) + "调休", "package"
+        return True, _("%(name)s调休") % {"name": NAMES.get(workdays[d], workdays[d])}, "package"
     return d.weekday() < 5, "", "week"
 
 
