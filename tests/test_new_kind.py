@@ -10,7 +10,9 @@ from jiyue.library.kinds import kinds, resource_models
 def test_a_new_kind_works_without_changing_the_core(client, province):
     from tests.extrakind.models import Video
 
-    assert kinds()["video"] is Video and len(resource_models()) == 8  # the seven built in + video
+    assert kinds()["video"] is Video and kinds()["letter"].__name__ == "LetterRecord"
+    # the seven built in, the letters app's 公开信件 and video
+    assert len(resource_models()) == 9
     v = Video(organisation=province.orgs["czt"], title="预算公开政策视频解读", url="https://czt.ah.gov.cn/v/1.mp4",
               minutes=5, live=False)
     v.save()

@@ -309,7 +309,8 @@ def test_ask_page_says_plainly_when_it_has_no_answer(kb_province):
     html = r.content.decode()
     assert r.status_code == 200 and "没有找到确切答案" in html
     assert "0551-62831234" in html and "jyt@ah.gov.cn" in html
-    assert "_/letters/new" not in html  # letters arrive with issue 6
+    # the offer to write to the department, the question carried over into the letter form
+    assert "_/letters/new?content=%E7%81%AB%E6%98%9F" in html and "from=qa" in html
     assert Question.objects.get().confident is False
     r = Client(HTTP_X_JIYUE_SITE=JYT).get("/_/qa", {"q": "问" * 600})
     assert r.status_code == 200 and "问题太长" in r.content.decode()
@@ -435,3 +436,13 @@ def test_questions_are_exported_and_anonymised_with_the_account(kb_province):
     citizen.delete()
     q = Question.objects.get()
     assert q.user is None and q.asker_key == "" and "13912345678" not in q.text
+
+
+def test_the_page_leaves_out_answers_far_below_the_best():
+    from jiyue.qa.views import shown_answers
+
+    answers = [{"score": 0.82}, {"score": 0.31}, {"score": 0.07}, {"score": 0.004}, {"score": 0.0}]
+    assert [a["score"] for a in shown_answers(answers)] == [0.82, 0.31]
+    weak = [{"score": 0.05}, {"score": 0.012}, {"score": 0.003}]
+    assert [a["score"] for a in shown_answers(weak)] == [0.05, 0.012]
+    assert shown_answers([]) == []

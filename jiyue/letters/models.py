@@ -265,3 +265,41 @@ class ReplyTemplate(models.Model):
 
     def __str__(self):
         return self.title
+
+
+# --- publication (公开) as a library resource (jiyue.letters.publishing) ----------------------
+
+from wagtail.admin.panels import FieldPanel  # noqa: E402
+
+from jiyue.library.models import Resource, resource_panels  # noqa: E402
+
+
+class LetterRecord(Resource):
+    """A replied letter published with its reply (kind "letter"), personal data masked. Made by
+    `jiyue.letters.publishing.publish_letter`; shown by the theme's `detail/letter.html`."""
+
+    letter_type = models.CharField(_("来信类型"), max_length=12, choices=LetterType.choices)
+    received_on = models.DateTimeField(_("来信时间"))
+    letter_content = models.TextField(_("来信内容"))
+    reply_content = models.TextField(_("答复内容"))
+    reply_organisation_name = models.CharField(_("答复单位"), max_length=100)
+    replied_on = models.DateTimeField(_("答复时间"))
+    letter_id = models.PositiveBigIntegerField(_("来信"), null=True, blank=True, editable=False,
+                                               db_index=True)
+
+    kind_code = "letter"
+    edit_handler = resource_panels([FieldPanel("letter_type"), FieldPanel("received_on"),
+                                    FieldPanel("letter_content"), FieldPanel("reply_content"),
+                                    FieldPanel("reply_organisation_name"), FieldPanel("replied_on")])
+
+    class Meta:
+        verbose_name = _("公开信件")
+        verbose_name_plural = _("公开信件")
+
+    @property
+    def received_text(self) -> str:
+        return f"{timezone.localtime(self.received_on):%Y-%m-%d %H:%M}" if self.received_on else ""
+
+    @property
+    def replied_text(self) -> str:
+        return f"{timezone.localtime(self.replied_on):%Y-%m-%d %H:%M}" if self.replied_on else ""
