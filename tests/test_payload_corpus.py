@@ -441,6 +441,10 @@ CSRF_EXEMPT_ALLOWED = {
     "o/revoke_token/": "OAuth 2.0 revocation: client authentication, no cookies",
     "o/introspect/": "OAuth 2.0 introspection: bearer token, no cookies",
     "o/userinfo/": "OIDC userinfo: bearer access token, no cookies",
+    "_/feedback/rate": "the 好/差 form on static published pages (no token possible): an "
+                       "anonymous vote carrying no session authority, refused when Origin or "
+                       "Sec-Fetch-Site says another site sent it; rate-limited, one per browser "
+                       "per page per day (the reasons form after it is CSRF-protected)",
 }
 
 
