@@ -221,6 +221,7 @@ def main(argv=None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="HTTP worker processes of jiyue serve")
+    parser.add_argument("--threads", type=int, default=8, help="request threads per HTTP worker")
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--with-worker", action="store_true", help="also run `jiyue worker`")
     parser.add_argument("--database-url", default=os.environ.get(
@@ -239,7 +240,7 @@ def main(argv=None) -> int:
     port = free_port()
     server = subprocess.Popen(
         [PYTHON, "-m", "jiyue.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(args.workers), "--no-jobs"],
+         "--workers", str(args.workers), "--threads", str(args.threads), "--no-jobs"],
         env=env, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     worker = None
@@ -277,7 +278,7 @@ def main(argv=None) -> int:
             errors[key] = errors.get(key, 0) + 1
     codes = warm_codes + [r[2] for r in ok]
     summary = {
-        "letters": args.letters, "clients": args.clients, "http_workers": args.workers,
+        "letters": args.letters, "clients": args.clients, "http_workers": args.workers, "threads": args.threads,
         "with_worker": args.with_worker, "cpus": os.cpu_count(),
         "accepted": len(ok), "failed": len(rows) - len(ok), "errors": errors,
         "seconds": round(result["wall"], 2),

@@ -134,13 +134,18 @@ def _search_dir(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _fresh_calendar():
-    """The working-day calendar is cached per process; a test's rolled-back days must not
-    reach the next test."""
+    """The working-day calendar and the letters' 办理时限 are cached per process; a test's
+    rolled-back rows must not reach the next test. Nor may the outbox's last dispatch job."""
+    from jiyue.core import outbox
+    from jiyue.letters import services as letters
     from jiyue.workdays import calendar
 
     calendar.invalidate()
+    letters.forget_rules()
+    outbox.forget_kicks()
     yield
     calendar.invalidate()
+    letters.forget_rules()
 
 
 @pytest.fixture

@@ -132,3 +132,38 @@ def test_a_transaction_with_many_events_enqueues_one_dispatch(db, django_capture
                 outbox.emit("test.happened", "test", i)
     assert len(callbacks) == 1
     assert DBTaskResult.objects.count() == before + 1
+
+
+def test_commits_in_quick_succession_share_a_deferred_dispatch_that_misses_no_event(transactional_db, settings):
+    """Under load a process asks for one dispatch job per window, not one per commit; a commit
+    that comes after a job has run gets a job of its own, deferred to the window's end, so its
+    event does not wait for the periodic tick."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    settings.JIYUE_OUTBOX_LAG_SECONDS = 0
+    settings.JIYUE_OUTBOX_KICK_WINDOW = 30
+    seen = []
+    outbox.register("test-kicks", lambda e: seen.append(e.aggregate_id), topics=["test."])
+    jobs_ = DBTaskResult.objects.filter(task_path="jiyue.core.tasks.dispatch_outbox")
+    try:
+        with transaction.atomic():
+            outbox.emit("test.happened", "test", "first")
+        assert jobs_.count() == 1
+        worker.run_pending()
+        assert seen == ["first"]  # the first one is dispatched at once
+        for i in range(20):  # twenty more commits within the window: one more job between them
+            with transaction.atomic():
+                outbox.emit("test.happened", "test", i)
+        assert jobs_.count() == 2
+        later = jobs_.get(status="READY")
+        assert later.run_after > timezone.now() + timedelta(seconds=25)
+        worker.run_pending()
+        assert seen == ["first"]  # not due yet
+        jobs_.filter(pk=later.pk).update(run_after=timezone.now() - timedelta(seconds=1))
+        worker.run_pending()  # the window is over
+        assert seen == ["first"] + [str(i) for i in range(20)]
+    finally:
+        outbox.unregister("test-kicks")

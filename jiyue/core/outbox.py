@@ -15,8 +15,11 @@ are serialised) so that a slower transaction's lower id is not skipped.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Callable, Iterable
 
 from django.conf import settings
@@ -64,6 +67,21 @@ def emit(topic: str, aggregate: str, aggregate_id, payload: dict | None = None) 
     return event
 
 
+def emit_many(events: Iterable[tuple[str, str, object, dict | None]]) -> list[Event]:
+    """Record several events (topic, aggregate, aggregate_id, payload) with one INSERT, in the
+    caller's transaction, in the order given."""
+    rows = []
+    for topic, aggregate, aggregate_id, payload in events:
+        if "." not in topic:
+            raise ValueError("topic must be '<aggregate>.<verb>'")
+        rows.append(Event(topic=topic, aggregate=aggregate, aggregate_id=str(aggregate_id),
+                          payload=payload or {}))
+    if rows:
+        Event.objects.bulk_create(rows)
+        once_on_commit(_kick)
+    return rows
+
+
 def once_on_commit(func) -> None:
     """Run `func` after the current transaction commits, once however many changes in the
     transaction ask for it (a batch of events wants one job, not one per event)."""
@@ -73,15 +91,53 @@ def once_on_commit(func) -> None:
     transaction.on_commit(func)
 
 
-def _kick():
-    """Ask a worker to dispatch soon (best effort: the periodic tick dispatches anyway)."""
-    if getattr(settings, "JIYUE_OUTBOX_AUTODISPATCH", True):
-        from .tasks import dispatch_outbox
+# The latest time a dispatch job asked for by this process runs (epoch seconds). A job that runs
+# at T dispatches every event committed before T - lag(), so a commit whose events are readable
+# by then needs no job of its own: under load a process enqueues about one job per
+# KICK_WINDOW seconds, not one per commit (a job row and a commit each on the database backend).
+_kick_at = 0.0
+_kick_lock = threading.Lock()
+KICK_WINDOW = 0.2  # seconds; JIYUE_OUTBOX_KICK_WINDOW
 
-        try:
-            dispatch_outbox.enqueue()
-        except Exception:  # noqa: BLE001 - the periodic tick will pick the events up
-            logger.exception("could not enqueue outbox dispatch")
+
+def forget_kicks() -> None:
+    """Forget the dispatch job this process asked for last (the next commit asks for one)."""
+    global _kick_at
+    with _kick_lock:
+        _kick_at = 0.0
+
+
+def _kick():
+    """Ask a worker to dispatch soon (best effort: the periodic tick dispatches anyway).
+
+    The job is deferred until the events are old enough to be read (`lag()`), and shared by the
+    commits of the next KICK_WINDOW seconds of this process."""
+    global _kick_at
+    if not getattr(settings, "JIYUE_OUTBOX_AUTODISPATCH", True):
+        return
+    from .tasks import dispatch_outbox
+
+    lag_s = lag().total_seconds()
+    window = float(getattr(settings, "JIYUE_OUTBOX_KICK_WINDOW", KICK_WINDOW))
+    deferrable = dispatch_outbox.get_backend().supports_defer
+    now = time.time()
+    with _kick_lock:
+        ready = now + lag_s  # when this commit's events can be read
+        if deferrable and _kick_at >= ready:
+            return  # a job already waits that runs late enough to see them
+        # the first commit after a quiet spell is dispatched as soon as it can be; later ones
+        # wait for the end of the window, which gathers them into one job
+        run_at = ready if _kick_at + window < now else ready + window
+        if deferrable:
+            _kick_at = run_at
+    try:
+        task = dispatch_outbox
+        if deferrable and run_at > now + 0.05:
+            task = dispatch_outbox.using(run_after=datetime.fromtimestamp(run_at, tz=dt_timezone.utc))
+        task.enqueue()
+    except Exception:  # noqa: BLE001 - the periodic tick will pick the events up
+        forget_kicks()
+        logger.exception("could not enqueue outbox dispatch")
 
 
 def lag() -> timedelta:

@@ -101,7 +101,8 @@ def run_forever(scheduler: bool = True) -> None:
             from django_rq import get_worker
             from django_tasks_rq.backend import Job
 
-            get_worker(*QUEUES, job_class=Job).work(with_scheduler=False)
+            # RQ's scheduler moves deferred jobs (the outbox's deferred dispatch) to the queue
+            get_worker(*QUEUES, job_class=Job).work(with_scheduler=True)
         else:
             raise SystemExit("JIYUE_TASKS=immediate runs jobs inline; there is nothing to work on.")
     finally:

@@ -356,7 +356,7 @@ def forward_targets(report: ErrorReport):
 
 
 def _lock(report) -> ErrorReport:
-    return ErrorReport.objects.select_for_update().select_related("site", "organisation").get(pk=report.pk)
+    return ErrorReport.objects.select_for_update(of=("self",)).select_related("site", "organisation").get(pk=report.pk)
 
 
 def _deny(actor, report, action):

@@ -193,8 +193,7 @@ def submit(request, payload: LetterIn):
     if refused is not None:
         return refused
     citizen = _citizen(request)
-    mailbox = Mailbox.objects.filter(pk=payload.mailbox, enabled=True).select_related(
-        "organisation", "site").first()
+    mailbox = services.open_mailbox(payload.mailbox)
     if citizen is None and not payload.anonymous:
         return _invalid(ValidationError({"citizen": _("请先登录再写信；允许匿名的信箱可以匿名写信。")}))
     try:

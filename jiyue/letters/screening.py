@@ -162,7 +162,10 @@ def screen_letters(ids, now=None) -> int:
     if not ids:
         return 0
     with transaction.atomic():
-        letters = list(Letter.objects.select_for_update().filter(pk__in=ids, screened_at__isnull=True)
+        # only the letters' rows, and only against changes (FOR NO KEY UPDATE OF letters): new
+        # letters of the same mailbox and steps of these letters go on being written meanwhile
+        letters = list(Letter.objects.select_for_update(of=("self",), no_key=True)
+                       .filter(pk__in=ids, screened_at__isnull=True)
                        .select_related("mailbox", "mailbox__organisation").order_by("pk"))
         if not letters:
             return 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -27,6 +28,7 @@ from django.utils.translation import gettext as _
 from jiyue import audit
 from jiyue.accounts import policy
 from jiyue.core import outbox
+from jiyue.core.groupcommit import GroupWriter
 from jiyue.security.fields import blind_index
 from jiyue.workdays import calendar
 
@@ -75,12 +77,44 @@ def clean_text(value, limit: int) -> str:
     return value.strip()[:limit + 1]
 
 
+# The 办理时限 rows, read once per process and again RULES_SECONDS after (another process's
+# change applies within that time; a change in this process at once: `forget_rules`).
+RULES_SECONDS = 5.0
+_rules: tuple[float, dict[str, tuple[int, int]]] | None = None
+
+
 def reply_rule(letter_type: str) -> tuple[int, int]:
     """(working days to reply, working days before the deadline to warn) for a type."""
-    rule = DeadlineRule.objects.filter(type=letter_type).first()
-    if rule is None:
-        return DEFAULT_REPLY_DAYS, DEFAULT_WARN_DAYS
-    return rule.reply_days, rule.warn_days
+    global _rules
+    now = time.monotonic()
+    if _rules is None or now - _rules[0] > RULES_SECONDS:
+        _rules = (now, {r.type: (r.reply_days, r.warn_days) for r in DeadlineRule.objects.all()})
+    return _rules[1].get(letter_type, (DEFAULT_REPLY_DAYS, DEFAULT_WARN_DAYS))
+
+
+_mailboxes: dict[int, tuple[float, Mailbox | None]] = {}
+
+
+def open_mailbox(pk: int) -> Mailbox | None:
+    """The enabled mailbox `pk` (with its organisation and site), or None. Read once per process
+    and again RULES_SECONDS after: a mailbox disabled in another process stops taking letters
+    within that time, in this process at once (`forget_rules`)."""
+    now = time.monotonic()
+    hit = _mailboxes.get(pk)
+    if hit is None or now - hit[0] > RULES_SECONDS:
+        box = (Mailbox.objects.filter(pk=pk, enabled=True)
+               .select_related("organisation", "site").first())
+        if len(_mailboxes) > 10_000:
+            _mailboxes.clear()
+        hit = _mailboxes[pk] = (now, box)
+    return hit[1]
+
+
+def forget_rules() -> None:
+    """Read the 办理时限 and the mailboxes again on next use (one was saved or deleted)."""
+    global _rules
+    _rules = None
+    _mailboxes.clear()
 
 
 def new_query_code() -> str:
@@ -162,24 +196,57 @@ def submit(*, mailbox: Mailbox, type: str, title: str, content: str, site=None,
         phone=phone, phone_index=blind_index("phone", normalise_phone(phone)), email=email,
         address=address, consent_publish=bool(consent_publish),
         reported_organisation=reported_organisation if type == LetterType.REPORT else None,
-        organisation=mailbox.organisation, received_at=received_at,
+        organisation_id=mailbox.organisation_id, received_at=received_at,
         due_at=calendar.deadline(received_at, reply_days), external_ref=external_ref,
         data=data or {})
+    if external_ref:
+        return _store_one(letter)
+    return _intake.write(letter)
+
+
+def _store_one(letter: Letter) -> Letter:
+    """Store a new letter with its step and event in its own transaction (a new query code on
+    the rare collision)."""
     for _attempt in range(5):
+        letter.pk = None
+        letter._state.adding = True
         letter.query_code = new_query_code()
         try:
             with transaction.atomic():
                 letter.save()
-                LetterStep.objects.create(letter=letter, action="submit", at=received_at,
-                                          organisation=mailbox.organisation)
-                outbox.emit("letter.submitted", "letter", letter.pk,
-                            {"type": type, "channel": channel, "organisation": mailbox.organisation_id})
+                LetterStep.objects.create(letter=letter, action="submit", at=letter.received_at,
+                                          organisation_id=letter.organisation_id)
+                outbox.emit("letter.submitted", "letter", letter.pk, _submitted(letter))
             return letter
         except IntegrityError:
-            if external_ref and Letter.objects.filter(external_ref=external_ref).exists():
-                return Letter.objects.get(external_ref=external_ref)
-            letter.pk = None  # a query code collision: try another one
+            ref = letter.external_ref
+            if ref and Letter.objects.filter(external_ref=ref).exists():
+                return Letter.objects.get(external_ref=ref)
     raise RuntimeError("could not allocate a query code")
+
+
+def _store_batch(letters: list[Letter]) -> list[Letter]:
+    """Store letters submitted at the same time, with their steps and events, three INSERTs in
+    the group writer's transaction (a query-code collision fails the batch, and each letter is
+    then stored on its own)."""
+    for letter in letters:
+        letter.query_code = new_query_code()
+    Letter.objects.bulk_create(letters)
+    LetterStep.objects.bulk_create(
+        [LetterStep(letter=letter, action="submit", at=letter.received_at,
+                    organisation_id=letter.organisation_id) for letter in letters])
+    outbox.emit_many([("letter.submitted", "letter", letter.pk, _submitted(letter))
+                      for letter in letters])
+    return letters
+
+
+def _submitted(letter: Letter) -> dict:
+    return {"type": letter.type, "channel": letter.channel, "organisation": letter.organisation_id}
+
+
+# Letters submitted concurrently in this process share a transaction (core.groupcommit): a
+# citizen's receipt is still only given after the commit that stores their letter.
+_intake = GroupWriter(_store_batch, _store_one)
 
 
 def may(user, letter: Letter, right: str) -> bool:

@@ -31,3 +31,19 @@ def export_letters(user) -> list[dict]:
 
 
 register_export("letters", export_letters)
+
+
+def _rules_changed(sender, **kwargs):
+    from . import services
+
+    services.forget_rules()
+
+
+def connect() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    from .models import DeadlineRule, Mailbox
+
+    for model in (DeadlineRule, Mailbox):
+        post_save.connect(_rules_changed, sender=model, dispatch_uid=f"letters.rules.{model.__name__}")
+        post_delete.connect(_rules_changed, sender=model, dispatch_uid=f"letters.rules.{model.__name__}")

@@ -180,7 +180,7 @@ def place(actor, resource: Resource, column, *, pinned: bool = False, go_live_at
 
 
 def _decide(actor, p: Placement, accept: bool, who: str) -> Placement:
-    p = Placement.objects.select_for_update().select_related("site", "resource").get(pk=p.pk)
+    p = Placement.objects.select_for_update(of=("self",)).select_related("site", "resource").get(pk=p.pk)
     expected = Placement.OFFERED if who == "target" else Placement.REQUESTED
     if p.state != expected:
         raise ValidationError(_("该引用已处理，不能重复操作。"))

@@ -3,6 +3,7 @@ published files (by Host header, and under /sites/<code>/; jiyue.web.static_serv
 embedded background worker and periodic scheduler started alongside as a supervised child
 process."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -35,10 +36,12 @@ class Command(BaseCommand):
                             help=gettext("监听地址；默认 :: （IPv4 与 IPv6 双栈），无 IPv6 时为 0.0.0.0"))
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=1, help=gettext("HTTP 工作进程数"))
+        parser.add_argument("--threads", type=int, default=None,
+                            help=gettext("每个工作进程的请求线程数（默认 JIYUE_SERVE_THREADS 或 8）"))
         parser.add_argument("--no-jobs", action="store_true",
                             help=gettext("不随服务启动后台任务进程（另行运行 jiyue worker 时使用）"))
 
-    def handle(self, *args, host=None, port=8000, workers=1, no_jobs=False, **options):
+    def handle(self, *args, host=None, port=8000, workers=1, threads=None, no_jobs=False, **options):
         from granian.constants import Interfaces
         from granian import Granian as Server
 
@@ -57,7 +60,10 @@ class Command(BaseCommand):
         try:
             Server(
                 "jiyue.wsgi:public_application", address=host, port=port, interface=Interfaces.WSGI,
-                workers=workers, blocking_threads=4,
+                workers=workers,
+                # requests of a worker run on these threads; concurrent form submissions on
+                # them share transactions (core.groupcommit)
+                blocking_threads=threads or int(os.environ.get("JIYUE_SERVE_THREADS", "8")),
                 # /static/ and /media/ are served by jiyue.wsgi's file server, which gives
                 # them the platform's security headers (nosniff, CSP, frame protection)
                 log_access=False,
