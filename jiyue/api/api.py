@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.forms import modelform_factory
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,6 +34,7 @@ from jiyue.library.models import Placement, Resource
 from jiyue.platform.models import Column, Site
 from jiyue.platform.services import site_of_page
 
+from .errors import error, limited, problem  # noqa: F401 - problem and error are the apps' interface
 from .models import authenticate_token
 
 class ChineseJSONRenderer(JSONRenderer):
@@ -55,12 +56,6 @@ SmallInt = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 
 
 # --- errors ------------------------------------------------------------------------------
-
-def problem(status: int, title: str, detail: str, **extra) -> HttpResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return HttpResponse(json.dumps(body, ensure_ascii=False), status=status,
-                        content_type="application/problem+json; charset=utf-8")
-
 
 def _messages(exc: ValidationError) -> dict[str, list[str]] | list[str]:
     if hasattr(exc, "error_dict"):

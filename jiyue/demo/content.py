@@ -1370,7 +1370,6 @@ def _topic_for(row, title):
 def resources(platform: str = "ah") -> list[dict]:
     rng = random.Random(f"{SEED}-resources-{platform}")
     names = _names(f"{SEED}-contacts-{platform}")
-    plat_domain = "ah.gov.cn" if platform == "ah" else "hefei.gov.cn"
     out: list[dict] = []
     policies: list[tuple[dict, dict, dict]] = []
     stale = STALE_SITES[platform]

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import Field, Router, Schema, Status
 
-from jiyue.security import ratelimit
+from jiyue.api.errors import error, limited
 
 from . import services
 
@@ -66,13 +66,6 @@ class ApplicationOut(Schema):
     steps: list[StepOut] = Field(description=gettext_lazy("对申请人公开的办理过程"))
 
 
-def _problem(status: int, message: str, **extra):
-    from jiyue.api.api import problem
-
-    titles = {404: _("未找到"), 422: _("请求参数无效"), 429: _("请求过于频繁")}
-    return problem(status, titles.get(status, _("请求错误")), message, **extra)
-
-
 def _out(app) -> dict:
     local = timezone.localtime
     return {"query_code": app.query_code, "serial": app.serial, "organisation": app.organisation.name,
@@ -98,14 +91,10 @@ def create(request, payload: ApplicationIn):
     user = caller(request)
     site = Site.objects.filter(code=payload.site.strip()).select_related("organisation").first()
     if site is None:
-        return _problem(404, _("网站标识码对应的网站不存在。"))
-    if not ratelimit.hit("public_form", ratelimit.client_key(request), request=request):
-        from jiyue.api.middleware import retry_after
-
-        seconds = retry_after("public_form")
-        response = _problem(429, _("提交过于频繁，请 %(n)s 秒后再试。") % {"n": seconds})
-        response["Retry-After"] = str(seconds)
-        return response
+        return error(404, _("网站标识码对应的网站不存在。"))
+    refused = limited(request, "public_form", _("提交过于频繁，请 %(n)s 秒后再试。"))
+    if refused is not None:
+        return refused
     fields = payload.dict()
     fields.pop("site")
     try:
@@ -115,7 +104,7 @@ def create(request, payload: ApplicationIn):
     except services.ValidationError as exc:
         msgs = _messages(exc)
         flat = _("；").join(m for v in (msgs.values() if isinstance(msgs, dict) else [msgs]) for m in v)
-        return _problem(422, flat, errors=msgs)
+        return error(422, flat, errors=msgs)
     return Status(201, _out(app))
 
 
@@ -124,5 +113,5 @@ def create(request, payload: ApplicationIn):
 def detail(request, code: str):
     app = services.find(code)
     if app is None:
-        return _problem(404, _("没有找到该查询码对应的申请。"))
+        return error(404, _("没有找到该查询码对应的申请。"))
     return _out(app)

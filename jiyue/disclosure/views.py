@@ -8,15 +8,15 @@
     GET  _/disclosure/q?code=…     the query box: redirects to the page above
 
 Server-rendered, works without JavaScript; no inline script or style. The pages' templates
-live in this app (templates/disclosure/public) and extend the theme's base.html.
+live in this app (templates/disclosure/public, a theme may override them) and extend the
+theme's base.html.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import jinja2
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,48 +24,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from jiyue.security import ratelimit
-from jiyue.web.views import site_for
+from jiyue.web.views import limited, render_page, see_other, site_for
 
 from . import services
 from .models import ApplicantCategory, ApplicantKind, Delivery, IdType, ORGANISATION_CATEGORIES, Status
 
-TEMPLATES = Path(__file__).resolve().parent / "templates" / "disclosure" / "public"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 FIELDS = ("applicant_kind", "category", "name", "id_type", "id_number", "legal_representative",
           "contact_name", "phone", "email", "address", "postcode", "description", "purpose", "delivery")
-_envs: dict[int, jinja2.Environment] = {}
-
-
-def _environment(theme_env: jinja2.Environment) -> jinja2.Environment:
-    """The theme's environment with this app's templates in front (same globals, i18n)."""
-    env = _envs.get(id(theme_env))
-    if env is None:
-        env = theme_env.overlay(loader=jinja2.ChoiceLoader([
-            jinja2.FileSystemLoader(str(TEMPLATES)), theme_env.loader]))
-        _envs[id(theme_env)] = env
-    return env
 
 
 def render(request, site, template: str, path: str, status: int = 200, **extra) -> HttpResponse:
-    from django.utils import translation
-
-    from jiyue.publishing.pages import Renderer, Rendered, SiteContext
-    from jiyue.web import theme
-
-    renderer = Renderer(SiteContext(site))
-    context = renderer._base(path, Rendered(""))
-    context.update(extra)
-    with translation.override("zh-hans"):
-        text = _environment(theme.environment(renderer.ctx.theme)).get_template(template).render(context)
-    response = HttpResponse(text, status=status, content_type="text/html; charset=utf-8")
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _see_other(location: str) -> HttpResponseRedirect:
-    response = HttpResponseRedirect(location)
-    response.status_code = 303
-    return response
+    """One of this app's pages (`disclosure/public/<template>`) in the site's theme."""
+    return render_page(request, site, f"disclosure/public/{template}", path, status,
+                       templates=TEMPLATES, **extra)
 
 
 def _choices() -> dict:
@@ -78,7 +50,7 @@ def _choices() -> dict:
 @require_GET
 def index(request):
     site = site_for(request)
-    return render(request, site, "disclosure_index.html", "_/disclosure", title=_("依申请公开"),
+    return render(request, site, "index.html", "_/disclosure", title=_("依申请公开"),
                   organisation=site.organisation.name, error="", code="")
 
 
@@ -93,14 +65,9 @@ def apply(request):
     values.update(applicant_kind=ApplicantKind.PERSON, id_type=IdType.ID_CARD)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        if not ratelimit.hit("public_form", ratelimit.client_key(request), request=request):
-            from jiyue.api.middleware import retry_after
-
-            seconds = retry_after("public_form")
-            response = render(request, site, "limited.html", path, status=429, title=_("请求过于频繁"),
-                              message=_("您的提交过于频繁，请 %(n)s 秒后再试。") % {"n": seconds})
-            response["Retry-After"] = str(seconds)
-            return response
+        refused = limited(request, site, path, back=("_/disclosure", _("返回依申请公开")))
+        if refused is not None:
+            return refused
         values = {k: services.clean_text(request.POST.get(k, ""), 3000) for k in FIELDS}
         try:
             app = services.submit(organisation=site.organisation, site=site, citizen=user,
@@ -109,11 +76,11 @@ def apply(request):
             errors = {k: " ".join(v) for k, v in exc.message_dict.items()} if hasattr(exc, "error_dict") \
                 else {"__all__": " ".join(exc.messages)}
         else:
-            return _see_other(f"q/{app.query_code}?receipt=1")
+            return see_other(f"q/{app.query_code}?receipt=1")
     elif user is not None:
         values.update(name=getattr(user, "real_name", "") or "", phone=getattr(user, "mobile", "") or "",
                       email=user.email or "", address=getattr(user, "address", "") or "")
-    return render(request, site, "disclosure_apply.html", path,
+    return render(request, site, "apply.html", path,
                   status=422 if errors else 200, title=_("政府信息公开申请"),
                   organisation=site.organisation.name, values=values, errors=errors,
                   csrf_token=get_token(request), max_description=services.MAX_DESCRIPTION,
@@ -127,11 +94,11 @@ def query(request):
     code = request.GET.get("code", "")
     app = services.find(code)
     if app is None or app.organisation_id != site.organisation_id:
-        return render(request, site, "disclosure_index.html", "_/disclosure/q", status=404 if code else 200,
+        return render(request, site, "index.html", "_/disclosure/q", status=404 if code else 200,
                       title=_("依申请公开"), organisation=site.organisation.name,
                       code=services.clean_text(code, 30)[:30],
                       error=_("没有找到该查询码对应的申请，请核对后重试。") if code else "")
-    return _see_other(f"q/{app.query_code}")
+    return see_other(f"q/{app.query_code}")
 
 
 def progress_view(app) -> dict:
@@ -163,5 +130,5 @@ def progress(request, code: str):
     app = services.find(code)
     if app is None or app.organisation_id != site.organisation_id:
         raise Http404("no such application on this site")
-    return render(request, site, "disclosure_progress.html", f"_/disclosure/q/{app.query_code}",
+    return render(request, site, "progress.html", f"_/disclosure/q/{app.query_code}",
                   title=_("申请办理进度"), app=progress_view(app), receipt=request.GET.get("receipt") == "1")

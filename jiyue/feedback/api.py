@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import Field, Router, Schema, Status
 
+from jiyue.api.errors import error, limited
 from jiyue.security import ratelimit
 
 from . import services
@@ -78,25 +79,10 @@ class ErrorOut(Schema):
     organisation: str = Field(description=gettext_lazy("办理单位"))
 
 
-def _problem(status: int, message: str, errors: dict | None = None, retry_after: int | None = None):
-    from jiyue.api.api import problem
-
-    titles = {404: _("未找到"), 403: _("无权操作"), 409: _("已评价"), 422: _("请求参数无效"),
-              429: _("请求过于频繁")}
-    extra = {"errors": errors} if errors else {}
-    response = problem(status, titles.get(status, _("请求错误")), message, **extra)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
-
-
-def _limited(request):
-    from jiyue.api.middleware import retry_after
-
-    if ratelimit.hit("public_form", ratelimit.client_key(request), request=request):
-        return None
-    seconds = retry_after("public_form")
-    return _problem(429, _("提交过于频繁，请 %(n)s 秒后再试。") % {"n": seconds}, retry_after=seconds)
+def _refused(exc):
+    """A service's refusal (FeedbackError) as a problem+json answer."""
+    return error(exc.status, exc.message, title=_("已评价") if exc.status == 409 else None,
+                 **({"errors": exc.errors} if exc.status == 422 and exc.errors else {}))
 
 
 def _site(code: str):
@@ -115,8 +101,8 @@ def create_rating(request, payload: RatingIn):
 
     site = _site(payload.site)
     if site is None:
-        return _problem(404, _("站点不存在。"))
-    refused = _limited(request)
+        return error(404, _("站点不存在。"))
+    refused = limited(request, "public_form", _("提交过于频繁，请 %(n)s 秒后再试。"))
     if refused is not None:
         return refused
     cookie = request.COOKIES.get(VOTER_COOKIE, "")
@@ -128,7 +114,7 @@ def create_rating(request, payload: RatingIn):
                                resource_id=payload.resource, column_id=payload.column,
                                reasons=list(payload.reasons), comment=payload.comment)
     except services.FeedbackError as exc:
-        return _problem(exc.status, exc.message, exc.errors if exc.status == 422 else None)
+        return _refused(exc)
     return Status(201, {"id": rating.pk, "value": rating.value, "page": rating.page,
                  "message": _("感谢您的评价！")})
 
@@ -141,15 +127,15 @@ def create_rating(request, payload: RatingIn):
 def create_error(request, payload: ErrorIn):
     site = _site(payload.site)
     if site is None:
-        return _problem(404, _("站点不存在。"))
-    refused = _limited(request)
+        return error(404, _("站点不存在。"))
+    refused = limited(request, "public_form", _("提交过于频繁，请 %(n)s 秒后再试。"))
     if refused is not None:
         return refused
     try:
         report = services.report_error(site=site, url=payload.url, type=payload.type,
                                        description=payload.description, contact=payload.contact)
     except services.FeedbackError as exc:
-        return _problem(exc.status, exc.message, exc.errors)
+        return _refused(exc)
     return Status(201, {"code": report.code, "status": report.status, "answer_due": report.answer_due,
                  "query_url": f"_/feedback/error/q/{report.code}"})
 
@@ -159,7 +145,7 @@ def create_error(request, payload: ErrorIn):
 def get_error(request, code: str):
     report = services.find(code)
     if report is None:
-        return _problem(404, _("没有找到该查询码对应的留言。"))
+        return error(404, _("没有找到该查询码对应的留言。"))
     answered = report.status == "answered"
     return {"code": report.code, "type": report.type, "page": report.page, "status": report.status,
             "status_label": report.get_status_display(), "received_at": report.received_at,

@@ -136,7 +136,7 @@ def address_key(address: str) -> str:
 
 def _rating_target(site, page: str, resource_id, column_id) -> dict:
     """Resolve what is rated; FeedbackError when it is not a page of this site."""
-    from jiyue.library.models import Placement, Resource
+    from jiyue.library.models import Placement
     from jiyue.platform.models import Column
     from jiyue.publishing.models import PublishedFile
 

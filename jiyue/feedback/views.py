@@ -18,7 +18,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from django.core import signing
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import Http404, JsonResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiyue.security import ratelimit
-from jiyue.web.views import render_page, site_for
+from jiyue.web.views import limited, render_page, see_other, site_for
 
 from . import services
 from .models import ErrorType, Outcome, Rating, Reason, ReportStatus
@@ -38,25 +38,17 @@ REASONS_SALT = "jiyue.feedback.reasons"
 _COOKIE = re.compile(r"^[0-9a-f]{32}$")
 
 
-def _see_other(location: str):
-    response = HttpResponseRedirect(location)
-    response.status_code = 303
-    return response
-
-
 def _limited(request, site, path: str, wants_json: bool = False):
+    """None within the `public_form` limit; else the 429 page, or for the rating script JSON."""
+    if not wants_json:
+        return limited(request, site, path)
     from jiyue.api.middleware import retry_after
 
     if ratelimit.hit("public_form", ratelimit.client_key(request), request=request):
         return None
     seconds = retry_after("public_form")
-    message = _("您的提交过于频繁，请 %(n)s 秒后再试。") % {"n": seconds}
-    if wants_json:
-        response = JsonResponse({"ok": False, "message": message}, status=429,
-                                json_dumps_params={"ensure_ascii": False})
-    else:
-        response = render_page(request, site, "limited.html", path, status=429,
-                               title=_("请求过于频繁"), message=message)
+    response = JsonResponse({"ok": False, "message": _("您的提交过于频繁，请 %(n)s 秒后再试。") % {"n": seconds}},
+                            status=429, json_dumps_params={"ensure_ascii": False})
     response["Retry-After"] = str(seconds)
     return response
 
@@ -211,7 +203,7 @@ def error_page(request):
         return render_page(request, site, "feedback/error.html", path, status=422,
                            title=_("我为政府网站找错"), url=url[:500] if page is not None else "",
                            **_error_context(request, site, page, data, exc.errors))
-    return _see_other(f"error/q/{report.code}?new=1")
+    return see_other(f"error/q/{report.code}?new=1")
 
 
 def _fmt(dt) -> str:
@@ -229,7 +221,7 @@ def query_page(request, code: str = ""):
                 return render_page(request, site, "feedback/query.html", "_/feedback/error/q",
                                    status=404, title=_("找错留言查询"), report=None, new=False,
                                    code=code, message=_("没有找到该查询码对应的留言，请核对后再试。"))
-            return _see_other(f"q/{code}")
+            return see_other(f"q/{code}")
         return render_page(request, site, "feedback/query.html", "_/feedback/error/q",
                            title=_("找错留言查询"), report=None, new=False, code="", message="")
     report = services.find(code)

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema, Status
 from ninja.utils import check_csrf
 
-from jiyue.security import ratelimit
+from jiyue.api.errors import error, limited
 
 from . import services
 from .models import Channel, Mailbox
@@ -115,33 +115,13 @@ class RatingIn(Schema):
     comment: str = Field("", max_length=2000, description=gettext_lazy("评价意见（至多 500 字）"))
 
 
-def _problem(status: int, message: str, retry_after: int | None = None, **extra):
-    from jiyue.api.api import problem
-
-    titles = {401: _("未登录"), 403: _("无权操作"), 404: _("未找到"), 409: _("状态冲突"),
-              422: _("请求参数无效"), 429: _("请求过于频繁")}
-    response = problem(status, titles.get(status, _("请求错误")), message, **extra)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
-
-
-def _limited(request):
-    from jiyue.api.middleware import retry_after
-
-    if ratelimit.hit("public_form", ratelimit.client_key(request), request=request):
-        return None
-    seconds = retry_after("public_form")
-    return _problem(429, _("提交过于频繁，请 %(n)s 秒后再试。") % {"n": seconds}, seconds)
-
-
 def _invalid(exc: ValidationError):
     if hasattr(exc, "error_dict"):
         errors = {k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()}
     else:
         errors = {"__all__": [str(m) for m in exc.messages]}
     detail = _("；").join(m for ms in errors.values() for m in ms)
-    return _problem(422, detail or _("请求参数无效。"), errors=errors)
+    return error(422, detail or _("请求参数无效。"), errors=errors)
 
 
 def _citizen(request):
@@ -178,7 +158,7 @@ def mailboxes(request, site: str | None = Query(None, max_length=20, pattern=r"^
     if site:
         target = Site.objects.filter(code=site).first()
         if target is None:
-            return _problem(404, _("网站不存在。"))
+            return error(404, _("网站不存在。"))
         qs = qs.filter(site=target)
     return [_mailbox_out(m) for m in qs.order_by("site__code", "order", "id")]
 
@@ -189,7 +169,7 @@ def mailboxes(request, site: str | None = Query(None, max_length=20, pattern=r"^
                  "（anonymous 为 true）；登录的公众（会话须带 CSRF 令牌，或个人令牌）实名写信。"
                  "输入不符合要求返回 422（errors 按字段给出中文说明），提交过于频繁返回 429（带 Retry-After）。"))
 def submit(request, payload: LetterIn):
-    refused = _limited(request)
+    refused = limited(request, "public_form", _("提交过于频繁，请 %(n)s 秒后再试。"))
     if refused is not None:
         return refused
     citizen = _citizen(request)
@@ -224,7 +204,7 @@ def progress(request, query_code: Annotated[str, Field(max_length=20, pattern=CO
 
     letter = _find(query_code)
     if letter is None:
-        return _problem(404, _("查询码不正确，没有找到该来信。"))
+        return error(404, _("查询码不正确，没有找到该来信。"))
     return view(letter)
 
 
@@ -237,16 +217,16 @@ def rating(request, query_code: Annotated[str, Field(max_length=20, pattern=CODE
            payload: RatingIn):
     from .views import progress as view
 
-    refused = _limited(request)
+    refused = limited(request, "public_form", _("提交过于频繁，请 %(n)s 秒后再试。"))
     if refused is not None:
         return refused
     letter = _find(query_code)
     if letter is None:
-        return _problem(404, _("查询码不正确，没有找到该来信。"))
+        return error(404, _("查询码不正确，没有找到该来信。"))
     try:
         letter = services.rate(letter, payload.rating, payload.comment)
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
             return _invalid(exc)
-        return _problem(409, _("；").join(exc.messages))
+        return error(409, _("；").join(exc.messages))
     return view(letter)

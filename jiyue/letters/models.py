@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from jiyue.security.fields import EncryptedCharField, EncryptedTextField
+from jiyue.security.fields import EncryptedCharField
 
 
 class LetterType(models.TextChoices):

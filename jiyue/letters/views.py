@@ -15,24 +15,21 @@ masks the name.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-import jinja2
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from jiyue.security import ratelimit
-from jiyue.web.views import site_for
+from jiyue.web.views import limited, render_page, see_other, site_for
 
 from . import forms, services
 from .models import Channel, Letter, LetterRecord, LetterType, Rating, Status
@@ -51,43 +48,15 @@ PUBLIC_STATUS = {Status.REVIEWING: Status.HANDLING}
 
 # --- rendering in the site's theme ------------------------------------------------------------
 
-@lru_cache(maxsize=8)
-def _environment(theme: str) -> jinja2.Environment:
-    """The theme's environment, also finding this app's templates (the theme's own
-    `letters/public/…` first, so a theme may restyle these pages)."""
-    from jiyue.web import theme as themes
-
-    base = themes.environment(theme)
-    return base.overlay(loader=jinja2.ChoiceLoader([base.loader, jinja2.FileSystemLoader(str(APP_TEMPLATES))]))
-
-
 def render(request, site, template: str, path: str, status: int = 200, **extra) -> HttpResponse:
-    from jiyue.publishing.pages import Rendered, Renderer, SiteContext
-
-    renderer = Renderer(SiteContext(site))
-    context = renderer._base(path, Rendered(""))
-    context.update(extra)
-    with translation.override("zh-hans"):
-        text = _environment(renderer.ctx.theme).get_template(f"letters/public/{template}").render(context)
-    response = HttpResponse(text, status=status, content_type="text/html; charset=utf-8")
-    response["Cache-Control"] = "no-store"
-    return response
+    """One of this app's pages (`letters/public/<template>`) in the site's theme."""
+    return render_page(request, site, f"letters/public/{template}", path, status,
+                       templates=APP_TEMPLATES, **extra)
 
 
-def _see_other(location: str) -> HttpResponseRedirect:
-    response = HttpResponseRedirect(location)
-    response.status_code = 303
-    return response
-
-
-def _limited(request, site, path: str):
-    from jiyue.api.middleware import retry_after
-
-    seconds = retry_after("public_form")
-    response = render(request, site, "limited.html", path, status=429, title=_("提交过于频繁"),
-                      message=_("您提交得过于频繁，请 %(n)s 秒后再试。") % {"n": seconds})
-    response["Retry-After"] = str(seconds)
-    return response
+def _limited(request, site, path: str) -> HttpResponse | None:
+    return limited(request, site, path, message=_("您提交得过于频繁，请 %(n)s 秒后再试。"),
+                   back=("_/letters", _("返回信箱")))
 
 
 def _citizen(request):
@@ -249,8 +218,9 @@ def write(request):
         return render(request, site, "write.html", path, title=_("我要写信"),
                       **_form_context(request, site, mailboxes, mailbox, values, errors, citizen))
 
-    if not ratelimit.hit("public_form", ratelimit.client_key(request), request=request):
-        return _limited(request, site, path)
+    refused = _limited(request, site, path)
+    if refused is not None:
+        return refused
     post = request.POST
     values = {k: post.get(k, "") for k in forms.FIELDS}
     values["from"] = "qa" if post.get("from") == "qa" else ""
@@ -291,7 +261,7 @@ def write(request):
         return response
     receipts = list(request.session.get(RECEIPTS, []))[-9:]
     request.session[RECEIPTS] = [*receipts, letter.query_code]
-    return _see_other("receipt")
+    return see_other("receipt")
 
 
 @never_cache
@@ -301,7 +271,7 @@ def receipt(request):
     codes = request.session.get(RECEIPTS, [])
     letter = services.find(codes[-1]) if codes else None
     if letter is None:
-        return _see_other("query")
+        return see_other("query")
     return render(request, site, "receipt.html", "_/letters/receipt", title=_("来信已提交"),
                   letter=progress(letter), query_href=f"q/{letter.query_code}")
 
@@ -315,7 +285,7 @@ def query(request):
     if code:
         letter = services.find(code)
         if letter is not None:
-            return _see_other(f"q/{quote(letter.query_code)}")
+            return see_other(f"q/{quote(letter.query_code)}")
         error = _("查询码不正确，请核对后重新输入（共12位字母和数字）。")
     return render(request, site, "query.html", "_/letters/query", title=_("来信查询"),
                   code=services.normalise_code(code)[:16], error=error)
@@ -333,8 +303,9 @@ def detail(request, code: str):
     error = ""
     values = {"rating": "", "comment": ""}
     if request.method == "POST":
-        if not ratelimit.hit("public_form", ratelimit.client_key(request), request=request):
-            return _limited(request, site, path)
+        refused = _limited(request, site, path)
+        if refused is not None:
+            return refused
         values = {"rating": request.POST.get("rating", ""),
                   "comment": services.clean_text(request.POST.get("comment", ""), 500)[:500]}
         try:
@@ -343,7 +314,7 @@ def detail(request, code: str):
             error = _("；").join(m for ms in (exc.message_dict.values() if hasattr(exc, "error_dict")
                                            else [exc.messages]) for m in ms)
         else:
-            return _see_other(letter.query_code + "?rated=1")
+            return see_other(letter.query_code + "?rated=1")
         letter.refresh_from_db()
     view = progress(letter)
     return render(request, site, "progress.html", path, status=200, title=_("来信查询"),

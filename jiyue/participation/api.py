@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema, Status
 
-from jiyue.security import ratelimit
+from jiyue.api.errors import error, limited
 
 from . import services
 from .models import Consultation, Interview, Survey
@@ -149,26 +149,6 @@ class InterviewQuestionIn(Schema):
 
 # --- helpers ----------------------------------------------------------------------------------
 
-def _problem(status: int, message: str, retry_after: int | None = None):
-    from jiyue.api.api import problem
-
-    titles = {404: _("未找到"), 403: _("无权操作"), 409: _("当前不能提交"), 422: _("请求参数无效"),
-              429: _("请求过于频繁")}
-    response = problem(status, titles.get(status, _("请求错误")), message)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
-
-
-def _limited(request):
-    from jiyue.api.middleware import retry_after
-
-    if ratelimit.hit("public_form", ratelimit.client_key(request), request=request):
-        return None
-    seconds = retry_after("public_form")
-    return _problem(429, _("提交过于频繁，请 %(n)s 秒后再试。") % {"n": seconds}, seconds)
-
-
 def _fmt(dt) -> str:
     return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M")
 
@@ -221,7 +201,7 @@ def list_consultations(request,
     qs = _site_filter(Consultation.objects.exclude(state=Consultation.DRAFT)
                       .select_related("organisation", "site").order_by("-opens_at", "-id"), site)
     if qs is None:
-        return _problem(404, _("站点不存在。"))
+        return error(404, _("站点不存在。"))
     return paginate(request, qs, _consultation_out, page, page_size)
 
 
@@ -231,7 +211,7 @@ def list_consultations(request,
 def get_consultation(request, consultation_id: Id):
     c = _public_consultation(consultation_id)
     if c is None:
-        return _problem(404, _("该意见征集不存在。"))
+        return error(404, _("该意见征集不存在。"))
     summarised = c.state == Consultation.SUMMARISED
     comments = [{"number": i, "content": x.content, "created_at": _fmt(x.created_at),
                  "adoption": x.adoption if summarised else "",
@@ -253,16 +233,16 @@ def get_consultation(request, consultation_id: Id):
 def post_comment(request, consultation_id: Id, payload: CommentIn):
     c = _public_consultation(consultation_id)
     if c is None:
-        return _problem(404, _("该意见征集不存在。"))
+        return error(404, _("该意见征集不存在。"))
     user = _user(request)
-    refused = _limited(request)
+    refused = limited(request, "public_form", _("提交过于频繁，请 %(n)s 秒后再试。"))
     if refused is not None:
         return refused
     try:
         comment = services.submit_comment(c, user=user, name=payload.name, phone=payload.phone,
                                           content=payload.content)
     except services.ParticipationError as exc:
-        return _problem(exc.status, exc.message)
+        return error(exc.status, exc.message, title=_("当前不能提交") if exc.status == 409 else None)
     return Status(201, {"id": comment.pk, "status": comment.status,
                  "message": _("您的意见已提交，审核通过后公开显示。")})
 
@@ -280,7 +260,7 @@ def _public_survey(pk: int) -> Survey | None:
 def get_survey(request, survey_id: Id):
     s = _public_survey(survey_id)
     if s is None:
-        return _problem(404, _("该问卷不存在。"))
+        return error(404, _("该问卷不存在。"))
     return {"id": s.pk, "title": s.title, "intro": s.intro, "organisation": s.organisation.name,
             "site": _site(s), "state": s.state, "accepting": s.accepting(),
             "require_login": s.require_login, "results_public": s.results_public,
@@ -297,18 +277,18 @@ def get_survey(request, survey_id: Id):
 def post_response(request, survey_id: Id, payload: ResponseIn):
     s = _public_survey(survey_id)
     if s is None:
-        return _problem(404, _("该问卷不存在。"))
+        return error(404, _("该问卷不存在。"))
     user = _user(request)
     if user is None and not 16 <= len(payload.client_token) <= 64:
-        return _problem(422, _("未登录时须提供 16 至 64 位的客户端标识 client_token。"))
-    refused = _limited(request)
+        return error(422, _("未登录时须提供 16 至 64 位的客户端标识 client_token。"))
+    refused = limited(request, "public_form", _("提交过于频繁，请 %(n)s 秒后再试。"))
     if refused is not None:
         return refused
     try:
         response = services.submit_response(s, answers=payload.answers, user=user,
                                             token=payload.client_token)
     except services.ParticipationError as exc:
-        return _problem(exc.status, exc.message)
+        return error(exc.status, exc.message, title=_("当前不能提交") if exc.status == 409 else None)
     return Status(201, {"id": response.pk, "status": "received", "message": _("您的答卷已提交，感谢您的参与！")})
 
 
@@ -333,7 +313,7 @@ def list_interviews(request,
     qs = _site_filter(Interview.objects.filter(state=Interview.PUBLISHED)
                       .select_related("organisation", "site").order_by("-starts_at", "-id"), site)
     if qs is None:
-        return _problem(404, _("站点不存在。"))
+        return error(404, _("站点不存在。"))
     return paginate(request, qs, _interview_out, page, page_size)
 
 
@@ -346,13 +326,13 @@ def post_question(request, interview_id: Id, payload: InterviewQuestionIn):
     i = (Interview.objects.filter(state=Interview.PUBLISHED, pk=interview_id)
          .select_related("organisation", "site").first())
     if i is None:
-        return _problem(404, _("该访谈不存在。"))
+        return error(404, _("该访谈不存在。"))
     user = _user(request)
-    refused = _limited(request)
+    refused = limited(request, "public_form", _("提交过于频繁，请 %(n)s 秒后再试。"))
     if refused is not None:
         return refused
     try:
         q = services.submit_question(i, user=user, nickname=payload.nickname, content=payload.content)
     except services.ParticipationError as exc:
-        return _problem(exc.status, exc.message)
+        return error(exc.status, exc.message, title=_("当前不能提交") if exc.status == 409 else None)
     return Status(201, {"id": q.pk, "status": q.status, "message": _("您的问题已提交，审核通过后显示。")})

@@ -22,7 +22,7 @@ import mimetypes
 import secrets
 from pathlib import Path
 
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,8 +30,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from jiyue.security import ratelimit
-from jiyue.web.views import site_for
+from jiyue.web.views import limited, see_other, site_for
 
 from . import services
 from .models import Consultation, Interview, Survey, SurveyQuestion, TranscriptImage
@@ -55,20 +54,8 @@ def _paragraphs(text: str) -> list[str]:
     return [p.strip() for p in (text or "").split("\n") if p.strip()]
 
 
-def _see_other(location: str):
-    response = HttpResponseRedirect(location)
-    response.status_code = 303
-    return response
-
-
 def _limited(request, site, path):
-    from jiyue.api.middleware import retry_after
-
-    seconds = retry_after("public_form")
-    response = render(request, site, "limited.html", path, status=429, title=_("请求过于频繁"),
-                      message=_("您的提交过于频繁，请 %(n)s 秒后再试。") % {"n": seconds})
-    response["Retry-After"] = str(seconds)
-    return response
+    return limited(request, site, path, back=(BASE, _("返回公众参与")))
 
 
 def _login_href(request, root: str) -> str:
@@ -123,8 +110,9 @@ def consultation(request, pk: int):
     values = {"name": "", "phone": "", "content": ""}
     error, field, status = "", "", 200
     if request.method == "POST":
-        if not ratelimit.hit("public_form", ratelimit.client_key(request), request=request):
-            return _limited(request, site, path)
+        refused = _limited(request, site, path)
+        if refused is not None:
+            return refused
         values = {k: services.clean_text(request.POST.get(k, ""))[:services.MAX_COMMENT + 10]
                   for k in values}
         try:
@@ -132,7 +120,7 @@ def consultation(request, pk: int):
         except services.ParticipationError as exc:
             error, field, status = exc.message, exc.field or "", 400 if exc.status == 422 else exc.status
         else:
-            return _see_other(f"{pk}?sent=1#comment-form")
+            return see_other(f"{pk}?sent=1#comment-form")
     now = timezone.now()
     comments = services.approved_comments(c).order_by("created_at", "id")
     summarised = c.state == Consultation.SUMMARISED
@@ -197,8 +185,9 @@ def survey(request, pk: int):
     new_token = "" if token else secrets.token_hex(16)
     error, field, status, chosen = "", "", 200, {}
     if request.method == "POST":
-        if not ratelimit.hit("public_form", ratelimit.client_key(request), request=request):
-            return _limited(request, site, path)
+        refused = _limited(request, site, path)
+        if refused is not None:
+            return refused
         answers = _survey_answers(request, s)
         chosen = answers
         try:
@@ -206,7 +195,7 @@ def survey(request, pk: int):
         except services.ParticipationError as exc:
             error, field, status = exc.message, exc.field or "", 400 if exc.status == 422 else exc.status
         else:
-            return _see_other(f"{pk}?sent=1")
+            return see_other(f"{pk}?sent=1")
     now = timezone.now()
     responded = services.has_responded(s, user=_user(request), token=token)
     questions = []
@@ -273,8 +262,9 @@ def interview(request, pk: int):
     values = {"nickname": "", "content": ""}
     error, field, status = "", "", 200
     if request.method == "POST":
-        if not ratelimit.hit("public_form", ratelimit.client_key(request), request=request):
-            return _limited(request, site, path)
+        refused = _limited(request, site, path)
+        if refused is not None:
+            return refused
         values = {k: services.clean_text(request.POST.get(k, ""))[:services.MAX_QUESTION + 10]
                   for k in values}
         try:
@@ -282,7 +272,7 @@ def interview(request, pk: int):
         except services.ParticipationError as exc:
             error, field, status = exc.message, exc.field or "", 400 if exc.status == 422 else exc.status
         else:
-            return _see_other(f"{pk}?sent=1#ask")
+            return see_other(f"{pk}?sent=1#ask")
     view = services.interview_view(i)
     images = [{"href": f"../files/image/{img.pk}", "caption": img.caption}
               for img in i.images.all()] if view["transcript_published"] else []

@@ -396,8 +396,8 @@ class Renderer:
             "path": path, **extra,
         }
 
-    def render(self, template: str, context: dict) -> str:
-        return themes.render(self.ctx.theme, template, context)
+    def render(self, template: str, context: dict, templates: str | None = None) -> str:
+        return themes.render(self.ctx.theme, template, context, templates)
 
     def row(self, root: str, rid: int, out: Rendered) -> dict | None:
         """What a list shows of one resource."""
@@ -666,14 +666,16 @@ class Renderer:
                 rows.append((label, getattr(r, name) or "", False))
         return rows
 
-    def simple(self, template: str, path: str, **extra) -> Rendered:
+    def simple(self, template: str, path: str, templates: str | None = None, **extra) -> Rendered:
+        """A page of the site's frame around `template` (a theme template, or one of an app's
+        public templates in the directory `templates`)."""
         out = Rendered("")
         c = self._base(path, out)
         root = c["root"]
         c.update(extra)
         if template == "map.html":
             c["tree"] = self._tree(root)
-        out.text = self.render(template, c)
+        out.text = self.render(template, c, templates)
         return out
 
     def _tree(self, root: str) -> list[dict]:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
 from ninja.utils import check_csrf
 
-from jiyue.security import ratelimit
+from jiyue.api.errors import error, limited
 
 from . import services
 
@@ -48,26 +48,6 @@ class FeedbackOut(Schema):
     changed: bool = Field(description=gettext_lazy("本次请求是否记录了评价（重复提交相同评价为 false）"))
 
 
-def _problem(status: int, message: str, retry_after: int | None = None):
-    from jiyue.api.api import problem
-
-    titles = {404: _("未找到"), 403: _("无权操作"), 409: _("已评价"), 422: _("请求参数无效"),
-              429: _("请求过于频繁")}
-    response = problem(status, titles.get(status, _("请求错误")), message)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
-
-
-def _limited(request):
-    from jiyue.api.middleware import retry_after
-
-    if ratelimit.hit("qa", ratelimit.client_key(request), request=request):
-        return None
-    seconds = retry_after("qa")
-    return _problem(429, _("提问过于频繁，请 %(n)s 秒后再试。") % {"n": seconds}, seconds)
-
-
 @router.get("", response={200: AskOut}, summary=gettext_lazy("智能问答"),
             description=gettext_lazy(
                 "用中文提问，返回至多 5 条回答（问答知识库、已发布的信息和办事指南），最相关的在前，"
@@ -87,14 +67,14 @@ def ask(request,
         if site:
             services.site_by_code(site)
     except services.QaError as exc:
-        return _problem(exc.status, exc.message)
-    refused = _limited(request)
+        return error(exc.status, exc.message, title=_("已评价") if exc.status == 409 else None)
+    refused = limited(request, "qa", _("提问过于频繁，请 %(n)s 秒后再试。"))
     if refused is not None:
         return refused
     try:
         result = services.ask(q, site_code=site or None, user=user)
     except services.QaError as exc:
-        return _problem(exc.status, exc.message)
+        return error(exc.status, exc.message, title=_("已评价") if exc.status == 409 else None)
     _remember(request, result["question_id"])
     return result
 
@@ -118,9 +98,9 @@ def feedback(request, question_id: Annotated[int, Field(ge=1, le=2**63 - 1)], pa
         session = getattr(request, "session", None)
         asked = tuple(session.get("qa_asked", [])) if session is not None else ()
         if asked and check_csrf(request) is not None:
-            return _problem(403, _("CSRF 校验失败，请刷新页面后重试。"))
+            return error(403, _("CSRF 校验失败，请刷新页面后重试。"))
     try:
         q, changed = services.feedback(question_id, payload.useful, token=payload.token, asked=asked)
     except services.QaError as exc:
-        return _problem(exc.status, exc.message)
+        return error(exc.status, exc.message, title=_("已评价") if exc.status == 409 else None)
     return {"question_id": q.pk, "feedback": q.feedback, "changed": changed}

@@ -14,15 +14,14 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.apps import apps
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.middleware.csrf import get_token
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
-from jiyue.security import ratelimit
-from jiyue.web.views import render_page, site_for
+from jiyue.web.views import limited, render_page, see_other, site_for
 
 from . import services
 from .models import FaqEntry, Question
@@ -95,17 +94,6 @@ def _view(root: str, result: dict, site, question: str) -> dict:
             "letters": letters}
 
 
-def _limited_page(request, site):
-    from jiyue.api.middleware import retry_after
-
-    seconds = retry_after("qa")
-    response = render_page(request, site, "limited.html", PATH, status=429,
-                           title=_("请求过于频繁"),
-                           message=_("您的提问过于频繁，请 %(n)s 秒后再试。") % {"n": seconds})
-    response["Retry-After"] = str(seconds)
-    return response
-
-
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -119,8 +107,9 @@ def ask_page(request):
     question_id = request.GET.get("question", "")
     q = request.GET.get("q", "")
     if q.strip():
-        if not ratelimit.hit("qa", ratelimit.client_key(request), request=request):
-            return _limited_page(request, site)
+        refused = limited(request, site, PATH, "qa", _("您的提问过于频繁，请 %(n)s 秒后再试。"))
+        if refused is not None:
+            return refused
         try:
             result = services.ask(q, site_code=site.code,
                                   user=request.user if request.user.is_authenticated else None)
@@ -144,22 +133,14 @@ def _feedback(request):
     question_id = request.POST.get("question", "")
     useful = request.POST.get("useful", "")
     if not question_id.isdigit() or useful not in ("1", "0"):
-        return _see_other("?")
+        return see_other("?")
     try:
         services.feedback(int(question_id), useful == "1", asked=_asked(request))
     except services.QaError:
         pass  # someone else's question, or rated already: the page shows what is recorded
-    return _see_other("?" + urlencode({"question": question_id}))
+    return see_other("?" + urlencode({"question": question_id}))
 
 
-def _see_other(location: str):
-    response = HttpResponseRedirect(location)
-    response.status_code = 303
-    return response
-
-
-@never_cache
-@require_GET
 def faq_page(request, pk: int):
     site = site_for(request)
     entry = FaqEntry.objects.filter(pk=pk, enabled=True).select_related("organisation").first()

@@ -19,7 +19,6 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Callable, Iterable
 
 import numpy as np

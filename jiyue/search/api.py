@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
 
-from jiyue.security import ratelimit
+from jiyue.api.errors import error, limited
 
 from . import services
 from .forms import MAX_PAGE, MAX_PAGE_SIZE, ParamError, SearchParams
@@ -71,25 +71,6 @@ class SuggestOut(Schema):
     suggestions: list[SuggestionOut]
 
 
-def _problem(status: int, message: str, retry_after: int | None = None, **extra):
-    from jiyue.api.api import problem
-
-    titles = {404: _("未找到"), 422: _("请求参数无效"), 429: _("请求过于频繁")}
-    response = problem(status, titles.get(status, _("请求错误")), message, **extra)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return response
-
-
-def _limited(request, scope: str):
-    from jiyue.api.middleware import retry_after
-
-    if ratelimit.hit(scope, ratelimit.client_key(request), request=request):
-        return None
-    seconds = retry_after(scope)
-    return _problem(429, _("搜索请求过于频繁，请 %(n)s 秒后再试。") % {"n": seconds}, seconds)
-
-
 def _site(code: str | None):
     from jiyue.platform.models import Site
 
@@ -137,18 +118,18 @@ def search(request,
            page: int = Query(1, ge=1, le=MAX_PAGE, description=gettext_lazy("页码（1 至 %(n)s）") % {"n": MAX_PAGE}),
            page_size: int = Query(10, ge=1, le=MAX_PAGE_SIZE,
                                   description=gettext_lazy("每页条数（1 至 %(n)s）") % {"n": MAX_PAGE_SIZE})):
-    limited = _limited(request, "search")
-    if limited is not None:
-        return limited
+    refused = limited(request, "search", _("搜索请求过于频繁，请 %(n)s 秒后再试。"))
+    if refused is not None:
+        return refused
     try:
         params = SearchParams.parse(
             {"q": q, "scope": scope, "kind": kind, "org": org, "topic": topic, "year": year,
              "sort": sort, "page": page, "page_size": page_size}, strict=True)
     except ParamError as exc:
-        return _problem(422, exc.message, errors=[{"loc": ["query", exc.name], "msg": exc.message}])
+        return error(422, exc.message, errors=[{"loc": ["query", exc.name], "msg": exc.message}])
     s = _site(site)
     if site and s is None:
-        return _problem(404, _("网站标识码为“%(code)s”的站点不存在或已关停。") % {"code": site[:32]})
+        return error(404, _("网站标识码为“%(code)s”的站点不存在或已关停。") % {"code": site[:32]})
     result = services.search(site=s, params=params, links=services.Links.absolute())
     return {
         "q": result.query, "total": result.total, "page": result.page, "pages": result.pages,
@@ -176,11 +157,11 @@ def suggest(request,
             site: str | None = Query(None, description=gettext_lazy("网站标识码"),
                                      examples=["3400000002"]),
             limit: int = Query(8, ge=1, le=20, description=gettext_lazy("至多返回条数（1 至 20）"))):
-    limited = _limited(request, "search_suggest")
-    if limited is not None:
-        return limited
+    refused = limited(request, "search_suggest", _("搜索请求过于频繁，请 %(n)s 秒后再试。"))
+    if refused is not None:
+        return refused
     s = _site(site)
     if site and s is None:
-        return _problem(404, _("网站标识码为“%(code)s”的站点不存在或已关停。") % {"code": site[:32]})
+        return error(404, _("网站标识码为“%(code)s”的站点不存在或已关停。") % {"code": site[:32]})
     q = (q or "").replace("\x00", "")[:50]
     return {"q": q, "suggestions": services.suggest(q, site=s, limit=limit) if q.strip() else []}

@@ -57,9 +57,19 @@ def environment(name: str = "default") -> jinja2.Environment:
     return env
 
 
-def render(theme: str, template: str, context: dict) -> str:
+@lru_cache(maxsize=32)
+def app_environment(name: str, templates: str) -> jinja2.Environment:
+    """The theme's environment that also finds an app's own public templates (directory
+    `templates`, names like `letters/public/write.html`): the theme's own copy first, so a
+    theme may restyle an app's pages; same globals and translations."""
+    base = environment(name)
+    return base.overlay(loader=jinja2.ChoiceLoader([base.loader, jinja2.FileSystemLoader(templates)]))
+
+
+def render(theme: str, template: str, context: dict, templates: str | None = None) -> str:
+    env = environment(theme) if templates is None else app_environment(theme, str(templates))
     with translation.override("zh-hans"):
-        return environment(theme).get_template(template).render(context)
+        return env.get_template(template).render(context)
 
 
 @lru_cache(maxsize=8)

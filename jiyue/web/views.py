@@ -8,7 +8,7 @@ Links in these pages are relative, like the published pages, so they work under 
 from __future__ import annotations
 
 from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -34,13 +34,42 @@ def site_for(request) -> Site:
     return site
 
 
-def render_page(request, site: Site, template: str, path: str, status: int = 200, **extra):
+def render_page(request, site: Site, template: str, path: str, status: int = 200,
+                templates=None, **extra) -> HttpResponse:
+    """A dynamic page in the site's theme (never cached). `templates`: an app's template
+    directory, for its own pages (`<app>/public/<name>.html`, which extend the theme's base)."""
     from jiyue.publishing.pages import Renderer, SiteContext
 
     renderer = Renderer(SiteContext(site))
-    rendered = renderer.simple(template, path, **extra)
+    rendered = renderer.simple(template, path, str(templates) if templates else None, **extra)
     response = HttpResponse(rendered.text, status=status, content_type="text/html; charset=utf-8")
     response["Cache-Control"] = "no-store"
+    return response
+
+
+def see_other(location: str) -> HttpResponseRedirect:
+    """303 See Other: the answer to a form POST (redirect-after-POST)."""
+    response = HttpResponseRedirect(location)
+    response.status_code = 303
+    return response
+
+
+def limited(request, site: Site, path: str, scope: str = "public_form", message: str | None = None,
+            back: tuple[str, str] | None = None) -> HttpResponse | None:
+    """Count this request against `scope` (jiyue.security.ratelimit, per client address): None
+    while within the limit, else the 429 page in the site's theme with Retry-After. `message`
+    may name the seconds to wait as %(n)s; `back` is (href, label) of the page's way back
+    (default the site's home page)."""
+    from jiyue.api.middleware import retry_after
+    from jiyue.security import ratelimit
+
+    if ratelimit.hit(scope, ratelimit.client_key(request), request=request):
+        return None
+    seconds = retry_after(scope)
+    text = (message or _("您的提交过于频繁，请 %(n)s 秒后再试。")) % {"n": seconds}
+    response = render_page(request, site, "limited.html", path, status=429,
+                           title=_("请求过于频繁"), message=text, back=back)
+    response["Retry-After"] = str(seconds)
     return response
 
 
@@ -72,9 +101,9 @@ def search(request):
     from jiyue.search.forms import SearchParams
 
     site = site_for(request)
-    limited = _search_limited(request, site)
-    if limited is not None:
-        return limited
+    refused = limited(request, site, "_/search", "search", _("您的搜索请求过于频繁，请 %(n)s 秒后再试。"))
+    if refused is not None:
+        return refused
     params = SearchParams.parse(request.GET, strict=False)
     result = services.search(site=site, params=params,
                              links=services.Links.for_request(request, site))
@@ -84,20 +113,6 @@ def search(request):
         return response
     return render_page(request, site, "search.html", "_/search", q=params.q, title="",
                        **search_context(result, params))
-
-
-def _search_limited(request, site):
-    from jiyue.api.middleware import retry_after
-    from jiyue.security import ratelimit
-
-    if ratelimit.hit("search", ratelimit.client_key(request), request=request):
-        return None
-    seconds = retry_after("search")
-    response = render_page(
-        request, site, "limited.html", "_/search", status=429, title=_("请求过于频繁"),
-        message=_("您的搜索请求过于频繁，请 %(n)s 秒后再试。") % {"n": seconds})
-    response["Retry-After"] = str(seconds)
-    return response
 
 
 def search_context(result, params) -> dict:
