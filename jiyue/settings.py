@@ -221,6 +221,16 @@ if REDIS_URL:
         }
     }
 
+# The outbox (jiyue.core.outbox): events are read this many seconds after they are written
+# (default: 5 on PostgreSQL, 0 on SQLite; docs/outbox.md).
+if env("JIYUE_OUTBOX_LAG_SECONDS") is not None:
+    JIYUE_OUTBOX_LAG_SECONDS = float(env("JIYUE_OUTBOX_LAG_SECONDS"))
+# The 12345 exchange (jiyue.hotline; docs/hotline.md): peer URLs over plain HTTP beyond this
+# machine, sending right after each commit (else every 30 s), the first retry's delay.
+JIYUE_HOTLINE_ALLOW_HTTP = env_bool("JIYUE_HOTLINE_ALLOW_HTTP", False)
+JIYUE_HOTLINE_AUTOSEND = env_bool("JIYUE_HOTLINE_AUTOSEND", True)
+JIYUE_HOTLINE_RETRY_SECONDS = float(env("JIYUE_HOTLINE_RETRY_SECONDS", "30"))
+
 # Password policy (STANDARDS.md Security; staff security, jiyue.accounts.security): length,
 # character classes, history (the last N passwords cannot be reused), expiry for staff.
 JIYUE_PASSWORD_MIN_LENGTH = int(env("JIYUE_PASSWORD_MIN_LENGTH", "8"))

@@ -6,6 +6,7 @@ contract in docs/hotline.md (the `cryptography` package directly), not jiyue's o
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from datetime import timedelta
@@ -367,3 +368,128 @@ def test_demo_orders_arrive_through_the_signed_path_once(province):
     assert letters.count() == 3
     assert letters.filter(organisation=province.orgs["czt"], status="accepted").count() == 1
     assert letters.filter(anonymous=True).count() == 1
+
+
+def test_letters_the_peer_handles_follow_its_messages(client, province, peer):
+    """对方办理: our letter pushed to the peer is handed over; the peer's 转办, 办理中, reply,
+    退回 and 已办结 drive it through the letters' services; staff here cannot act on it; only
+    the citizen's rating goes back."""
+    from django.core.exceptions import ValidationError
+
+    from jiyue.audit.models import AuditEntry
+    from jiyue.hotline.models import WorkOrder
+    from jiyue.letters import services as letters
+    from jiyue.letters.models import Letter, Mailbox
+
+    peer.push_letters, peer.push_mode = True, "handle"
+    peer.save()
+    box = Mailbox.objects.create(organisation=province.orgs["czt"], site=province.sites["czt"],
+                                 kind=Mailbox.LEADER, name="厅长信箱", allow_anonymous=True)
+    mine = letters.submit(mailbox=box, type="consult", title="公积金提取咨询", anonymous=True,
+                          content="请问异地购房能否提取住房公积金？")
+    other = letters.submit(mailbox=box, type="help", title="求助：路灯不亮", anonymous=True,
+                           content="小区门口路灯坏了一个月。")
+    dispatch()
+    assert [k for k, _b in outbound()] == ["order.create", "order.create"]
+    mine.refresh_from_db()
+    order_no = f"AH{mine.serial}"
+    assert mine.handled_by["name"] == "安徽省12345热线" and mine.handled_by["ref"] == order_no
+    assert WorkOrder.objects.get(order_no=order_no).handled_by_peer
+    assert mine.steps.filter(action="hand_over", public=True).exists()
+
+    # staff here cannot act on it: the services refuse, the admin offers nothing and says why
+    dispatcher = province.users["czt_dispatcher"]
+    try:
+        letters.act(mine, "accept", dispatcher)
+    except ValidationError as exc:
+        assert "由对方同步" in exc.messages[0] and "安徽省12345热线" in exc.messages[0]
+    else:
+        raise AssertionError("a handed-over letter was accepted here")
+    client.force_login(dispatcher)
+    page = client.get(f"/admin/letters/{mine.pk}/").content.decode()
+    assert "由对方办理" in page and 'id="act-accept"' not in page
+    r = client.post(f"/admin/letters/{mine.pk}/", {"action": "accept"}, follow=True)
+    assert "本平台不能受理" in r.content.decode()
+    assert "公积金提取咨询" not in client.get("/admin/letters/").content.decode()  # not in 我的待办
+    client.logout()
+    assert Letter.objects.get(pk=mine.pk).status == "submitted"
+
+    # the peer's 转办 (a public step naming its unit), 办理中, then its reply
+    unit = {"name": "合肥市财政局", "code": "11340100MB0000000X"}
+    moved = update("order.status", order_no, "p-1", status="转办", unit=unit)
+    assert post(client, moved).json()["result"] == "transferred"
+    assert post(client, {**moved, "message_id": "p-1b"}).json()["result"] == "unchanged"
+    mine.refresh_from_db()
+    assert mine.status == "accepted" and mine.organisation == province.orgs["czt"]
+    assert post(client, update("order.status", order_no, "p-2", status="办理中")).json()["result"] == "handling"
+    reply = update("order.reply", order_no, "p-3", content="您好，异地购房可凭购房合同提取。",
+                   unit=unit, replied_at="2026-05-08T10:00:00+08:00")
+    assert post(client, reply).json()["result"] == "replied"
+    assert post(client, reply).json()["result"] == "duplicate"
+    assert post(client, {**reply, "message_id": "p-3b"}).json()["result"] == "unchanged"
+    progress = client.get(f"/api/v1/letters/{mine.query_code}").json()
+    assert progress["status"] == "replied" and progress["can_rate"]
+    assert progress["reply"]["organisation"] == "合肥市财政局"
+    assert progress["reply"]["replied_at"].startswith("2026-05-08T10:00:00")
+    assert any(s["action"] == "remote_assign" and "合肥市财政局" in s["note"] for s in progress["steps"])
+    mine.refresh_from_db()
+    approve = mine.steps.get(action="approve")
+    assert approve.actor is None and "安徽省12345热线" in approve.note
+    assert not AuditEntry.objects.filter(action="letter.approve").exists()   # no review here
+    dispatch()
+    assert [k for k, _b in outbound()] == ["order.create", "order.create"]  # nothing echoed
+
+    # the citizen's rating goes to the peer; 不满意 reopens; the peer's new reply, then 已办结
+    letters.rate(mine, "dissatisfied", "没说清楚材料")
+    dispatch()
+    assert outbound()[-1][1]["satisfaction"]["result"] == "不满意"
+    assert Letter.objects.get(pk=mine.pk).status == "handling"
+    again = update("order.reply", order_no, "p-4", content="补充：需购房合同和身份证。", unit=unit)
+    assert post(client, again).json()["result"] == "replied"
+    assert post(client, update("order.status", order_no, "p-5", status="已办结")).json()["result"] == "closed"
+    mine.refresh_from_db()
+    assert (mine.status, mine.reply) == ("closed", "补充：需购房合同和身份证。")
+    r = post(client, update("order.reply", order_no, "p-6", content="又一个答复"))
+    assert r.status_code == 409   # a new reply only after the peer handles it again
+    # the peer takes it up again on its own (its staff reopened it): 办理中 reopens ours
+    assert post(client, update("order.status", order_no, "p-7", status="办理中")).json()["result"] == "reopened"
+    # the refused reply, sent again under its id, now applies
+    assert post(client, update("order.reply", order_no, "p-6", content="又一个答复")).json()["result"] == "replied"
+    steps = [(x["action"], x["organisation"]) for x in client.get(f"/api/v1/letters/{mine.query_code}").json()["steps"]]
+    assert ("assign", "安徽省财政厅") not in steps and ("hand_over", "安徽省财政厅") in steps
+
+    # 退回: not accepted there, with the reason; 已办结 before any reply is a conflict
+    other_no = f"AH{other.serial}"
+    r = post(client, update("order.status", other_no, "q-1", status="已办结"))
+    assert r.status_code == 409 and r.json()["detail"] == "信件尚未答复，不能办结。"
+    assert post(client, update("order.status", other_no, "q-2", status="退回",
+                               note="不属于本市职责")).json()["result"] == "rejected"
+    other.refresh_from_db()
+    assert (other.status, other.reject_reason) == ("rejected", "不属于本市职责")
+    dispatch()
+    assert [k for k, _b in outbound()].count("order.status") == 0
+
+
+def test_the_peer_form_takes_the_mode_and_the_other_sides_key(client, province):
+    from jiyue.audit.models import AuditEntry
+    from jiyue.hotline.models import Peer
+
+    client.force_login(province.users["system_admin"])
+    shared = "shared-key-made-by-the-other-platform-0123"
+    data = {"code": "hf", "name": "合肥市政府网站集约化平台", "organisation": province.orgs["portal"].pk,
+            "url": "https://www.hefei.gov.cn/api/v1/hotline/messages", "enabled": "on",
+            "push_letters": "on", "push_mode": "handle", "key": shared, "action": "save"}
+    r = client.post("/admin/hotline/peers/add/", {**data, "key": "too-short"})
+    assert r.status_code == 200 and "共享密钥须为32至200位" in r.content.decode()
+    r = client.post("/admin/hotline/peers/add/", data, follow=True)
+    peer = Peer.objects.get(code="hf")
+    assert (peer.push_mode, peer.key) == ("handle", shared) and shared not in r.content.decode()
+    assert "对方办理" in client.get("/admin/hotline/peers/").content.decode()
+    form = client.get(f"/admin/hotline/peers/{peer.pk}/").content.decode()
+    assert "<legend" in form and re.search(r'<input[^>]*name="push_mode"[^>]*value="handle"[^>]*checked', form)
+    assert shared not in form
+    other = "another-key-from-the-other-side-456789"
+    client.post(f"/admin/hotline/peers/{peer.pk}/", {**data, "push_mode": "record", "key": other})
+    peer.refresh_from_db()
+    assert (peer.push_mode, peer.key) == ("record", other)
+    assert AuditEntry.objects.filter(action="hotline.peer.set_key").count() == 1

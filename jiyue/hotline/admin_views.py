@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -58,11 +59,16 @@ class PeerCreateView(_ConfigPage):
     def post(self, request, *args, **kwargs):
         form = PeerForm(request.POST)
         if form.is_valid():
+            values = form.values()
+            given = values.get("key", "")
             try:
-                peer, key = services.create_peer(request.user, **form.values())
+                peer, key = services.create_peer(request.user, **values)
             except ValidationError as exc:
                 _apply(form, exc)
             else:
+                if given:  # the other side's key: nothing to show
+                    messages.success(request, _("已新增：%(name)s（使用对方提供的共享密钥）") % {"name": peer.name})
+                    return redirect("jiyue_hotline_peers")
                 return KeyView.show(request, peer, key)
         return self.render_to_response(self.get_context_data(form=form))
 
@@ -92,12 +98,17 @@ class PeerEditView(_ConfigPage):
         if form.is_valid():
             values = form.values()
             values.pop("code", None)
+            key = values.pop("key", "")
             try:
-                services.update_peer(request.user, peer, **values)
+                with transaction.atomic():
+                    services.update_peer(request.user, peer, **values)
+                    if key:
+                        services.set_key(request.user, peer, key)
             except ValidationError as exc:
                 _apply(form, exc)
             else:
-                messages.success(request, _("已保存：%(name)s") % {"name": peer.name})
+                messages.success(request, _("已保存：%(name)s") % {"name": peer.name}
+                                 + (_("（已改用对方提供的共享密钥）") if key else ""))
                 return redirect("jiyue_hotline_peers")
         return self.render_to_response(self.get_context_data(form=form))
 

@@ -22,7 +22,8 @@ class ResultOut(Schema):
     order_no: str = Field(description=gettext_lazy("工单编号（原样返回）"))
     result: str = Field(description=gettext_lazy(
         "处理结果：created（已生成信件）、duplicate（重复消息或重复工单，未作改变）、transferred、closed、"
-        "reopened、recorded（已记录）、unchanged（状态已是如此）"))
+        "reopened、recorded（已记录）、unchanged（状态已是如此）；本平台推送、由对方办理的工单另有 accepted、"
+        "handling、rejected、replied"))
     query_code: str | None = Field(None, description=gettext_lazy("新建工单时：信件查询码"))
 
 
@@ -65,7 +66,8 @@ HEADERS = [
                  "schema": _body_schema()}}}, "parameters": HEADERS},
              description=gettext_lazy(
                  "12345平台向本平台发送工单消息：新建工单（order.create，生成12345热线渠道的信件）、"
-                 "状态变更（order.status：转办、已办结、退回重办等）、回访满意度（order.satisfaction）。"
+                 "状态变更（order.status：转办、已办结、退回重办等）、回访满意度（order.satisfaction）；"
+                 "本平台推送、由对方办理的工单还接收对方的受理、转办、办理中、退回、办结和答复（order.reply）。"
                  "每个请求须按 docs/hotline.md 签名（HMAC-SM3），时间戳前后5分钟内有效，nonce 不得重复。"
                  "按工单编号和消息编号幂等：重发同一消息或同一工单不会产生重复信件。"
                  "签名错误、时间戳过期或 nonce 重复返回 401；消息格式错误返回 400（errors 中按字段给出中文说明）；"

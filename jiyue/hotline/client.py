@@ -2,7 +2,8 @@
 
 A message is sent until the peer answers 2xx (state 已送达). A network error, a timeout, 5xx,
 401/403 (a key being rotated), 404 (an order the peer has not stored yet) and 429 are retried:
-after 30 s, 1, 2, 4 … minutes, at most an hour apart, up to MAX_ATTEMPTS times; then the message
+after 30 s (JIYUE_HOTLINE_RETRY_SECONDS), 1, 2, 4 … minutes, at most an hour apart, up to
+MAX_ATTEMPTS times (the sender job is enqueued for the next retry's time); then the message
 is 发送失败 and waits for the operator's 重发. 400/409/422 (the peer will never accept this
 message as it is) fail at once. Messages of one work order go out in order: a later one waits
 while an earlier one is undelivered. The message id never changes, so a message the peer
@@ -37,7 +38,8 @@ PERMANENT = (400, 409, 422)
 
 
 def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(BASE_DELAY * 2 ** max(attempts - 1, 0), MAX_DELAY))
+    base = float(getattr(settings, "JIYUE_HOTLINE_RETRY_SECONDS", BASE_DELAY) or BASE_DELAY)
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), MAX_DELAY))
 
 
 def _post(url: str, headers: dict, body: bytes) -> tuple[int, dict]:
@@ -130,6 +132,12 @@ def send_pending(now=None, limit: int = 200) -> int:
         if not claimed:
             continue
         delivered += deliver(message, now)
+    due = Message.objects.filter(direction=Message.OUT, state=Message.PENDING,
+                                 next_attempt_at__gt=timezone.now()).aggregate(t=Min("next_attempt_at"))["t"]
+    if due is not None:  # a retry waits: run again when it is due
+        from .tasks import request_send_at
+
+        request_send_at(due)
     return delivered
 
 

@@ -15,6 +15,14 @@ from .models import Peer
 class PeerForm(forms.ModelForm):
     url = forms.URLField(label=gettext_lazy("对方接收地址"), max_length=300, required=False,
                          assume_scheme="https", help_text=Peer._meta.get_field("url").help_text)
+    push_mode = forms.ChoiceField(
+        label=Peer._meta.get_field("push_mode").verbose_name, choices=Peer.PUSH_MODES, required=False,
+        initial=Peer.RECORD, widget=forms.RadioSelect, help_text=Peer._meta.get_field("push_mode").help_text)
+    key = forms.CharField(
+        label=gettext_lazy("对方提供的共享密钥"), required=False, max_length=200, strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=gettext_lazy("两个平台互相对接时，一方生成密钥，另一方在此填入同一密钥。留空：新增时由本平台生成并显示一次，"
+                               "修改时密钥不变。"))
     push_types = forms.MultipleChoiceField(
         label=gettext_lazy("推送的来信类型"), choices=LetterType.choices, required=False,
         widget=forms.CheckboxSelectMultiple, help_text=gettext_lazy("不选为全部类型。"))
@@ -25,7 +33,7 @@ class PeerForm(forms.ModelForm):
     class Meta:
         model = Peer
         fields = ["code", "name", "organisation", "url", "our_code", "enabled", "push_letters",
-                  "push_types", "push_mailboxes"]
+                  "push_mode", "push_types", "push_mailboxes"]
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -37,6 +45,9 @@ class PeerForm(forms.ModelForm):
         if url and not url_allowed(url):
             raise forms.ValidationError(_("对方接收地址须为 HTTPS 地址。"))
         return url
+
+    def clean_push_mode(self):
+        return self.cleaned_data.get("push_mode") or Peer.RECORD
 
     def clean(self):
         data = super().clean()

@@ -35,6 +35,13 @@ class Peer(models.Model):
     enabled = models.BooleanField(_("启用"), default=True)
     push_letters = models.BooleanField(_("推送本平台来信"), default=False,
                                        help_text=_("把网站、接口渠道的来信作为工单推送给12345平台。"))
+    RECORD, HANDLE = "record", "handle"
+    PUSH_MODES = [(RECORD, _("仅报备")), (HANDLE, _("对方办理"))]
+    push_mode = models.CharField(
+        _("推送来信的办理方式"), max_length=8, choices=PUSH_MODES, default=RECORD,
+        help_text=_("仅报备：来信由本平台办理，向对方通报进展和答复。对方办理：来信由对方受理、办理和答复，"
+                    "本平台标为“由对方办理”，工作人员不再办理；对方的受理、转办、退回、答复和办结同步到来信，"
+                    "答复无需本平台审核即向来信人公布。只影响此后推送的来信。"))
     push_types = models.JSONField(_("推送的来信类型"), default=list, blank=True,
                                   help_text=_("留空为全部类型。"))
     push_mailboxes = models.ManyToManyField("letters.Mailbox", verbose_name=_("推送的信箱"), blank=True,
@@ -64,6 +71,9 @@ class WorkOrder(models.Model):
     letter = models.OneToOneField("letters.Letter", verbose_name=_("信件"), on_delete=models.CASCADE,
                                   related_name="hotline_order")
     direction = models.CharField(_("来源"), max_length=3, choices=DIRECTIONS)
+    handled_by_peer = models.BooleanField(
+        _("对方办理"), default=False,
+        help_text=_("本平台推送、由对方办理的工单：对方的状态变更和答复驱动本平台的来信。"))
     peer_status = models.CharField(_("12345状态"), max_length=12, blank=True)
     unit_name = models.CharField(_("承办单位"), max_length=100, blank=True)
     unit_code = models.CharField(_("承办单位代码"), max_length=40, blank=True)

@@ -10,11 +10,17 @@ Letters are created and changed only through jiyue.letters.services: an order be
 with `submit(channel="hotline", external_ref=<工单编号>)`, the other side's status changes are
 `act(..., system=True)` / `rate(...)`. Events caused by applying the peer's messages are not
 sent back (AppliedEvent). Delivery of outbound messages: jiyue.hotline.client.
+
+Letters we push (`Peer.push_letters`) are either only reported to the peer (仅报备, `push_mode`
+"record": we handle them and tell the peer) or handled by it (对方办理, "handle": the letter is
+handed over with `letters.hand_over`, and the peer's messages for that order drive it —
+`_follow_status`, `_follow_reply`; only the citizen's rating goes back to the peer).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -222,7 +228,9 @@ def _status(peer: Peer, env, message: Message):
     letter = order.letter
     message.letter = letter
     result = "recorded"
-    if order.direction == WorkOrder.INBOUND:
+    if order.direction == WorkOrder.OUTBOUND and order.handled_by_peer:
+        result = _follow_status(peer, order, letter, s)
+    elif order.direction == WorkOrder.INBOUND:
         if s.status == p.ASSIGNED:
             target = _unit_organisation(s.unit)
             if (target is not None and target.pk != letter.organisation_id
@@ -256,7 +264,94 @@ def _status(peer: Peer, env, message: Message):
 def _reply(peer: Peer, env, message: Message):
     order = _order_for(peer, env)
     message.letter = order.letter
+    if order.direction == WorkOrder.OUTBOUND and order.handled_by_peer:
+        return _follow_reply(peer, order, env.reply), {}
     raise Refused(409, _("状态冲突"), _("该工单由本平台办理，不接受对方的答复。"))
+
+
+# --- our letters handled by the peer (对方办理): its messages drive the letter ----------------------
+
+def _conflict(detail: str) -> Refused:
+    return Refused(409, _("状态冲突"), detail)
+
+
+def _ensure_accepted(peer: Peer, letter: Letter) -> Letter:
+    """The peer took the order (any later status implies it): 待受理 → 待转办."""
+    if letter.status == Status.SUBMITTED:
+        letter = letters.act(letter, "accept", None, system=True,
+                             note=_("%(peer)s已受理。") % {"peer": peer.name})
+    return letter
+
+
+def _follow_status(peer: Peer, order: WorkOrder, letter: Letter, s) -> str:
+    """A status change of an order the peer handles, applied to our letter (system actions;
+    what it causes is not sent back). Repeats change nothing."""
+    unit = s.unit.name if s.unit and s.unit.name else ""
+    if s.status == p.REPLIED:  # the reply itself comes as order.reply
+        return "recorded"
+    if s.status == p.ACCEPTED:
+        if letter.status != Status.SUBMITTED:
+            return "unchanged"
+        _ensure_accepted(peer, letter)
+        return "accepted"
+    if s.status == p.RETURNED:  # the peer refuses the letter: 不予受理 with its reason
+        if letter.status == Status.REJECTED:
+            return "unchanged"
+        if letter.status not in (Status.SUBMITTED, Status.ACCEPTED):
+            raise _conflict(_("信件已在办理或已答复，不能退回。"))
+        letters.act(letter, "reject", None, system=True,
+                    note=s.note or _("%(peer)s退回，未说明理由。") % {"peer": peer.name})
+        return "rejected"
+    if letter.status == Status.REJECTED:
+        raise _conflict(_("信件已不予受理。"))
+    if s.status == p.ASSIGNED:  # 转办 within the peer: a public step naming the new 承办单位
+        if letter.status not in (Status.SUBMITTED, Status.ACCEPTED, Status.HANDLING):
+            raise _conflict(_("信件已答复或已办结，不能转办。"))
+        before = letter.status
+        letter = _ensure_accepted(peer, letter)
+        code = s.unit.code if s.unit else ""
+        if not unit or (order.unit_name, order.unit_code) == (unit, code):
+            return "accepted" if before == Status.SUBMITTED else "unchanged"
+        letters.remote_step(letter, "remote_assign",
+                            _("%(peer)s转至%(unit)s办理。") % {"peer": peer.name, "unit": unit},
+                            data={"unit": unit, "code": code, "note": s.note[:500]})
+        return "transferred"
+    if s.status == p.HANDLING:
+        if letter.status in (Status.SUBMITTED, Status.ACCEPTED):
+            letter = _ensure_accepted(peer, letter)
+            letters.act(letter, "assign", None, system=True, public=False,  # not a 转办 here
+                        note=_("%(peer)s办理中。") % {"peer": peer.name})
+            return "handling"
+        if letter.status in (Status.REPLIED, Status.CLOSED):  # the peer handles it again
+            letters.act(letter, "reopen", None, system=True,
+                        note=s.note or _("%(peer)s重新办理。") % {"peer": peer.name})
+            return "reopened"
+        return "unchanged"
+    # 已办结
+    if letter.status == Status.REPLIED:
+        letters.act(letter, "close", None, system=True, note=s.note)
+        return "closed"
+    if letter.status == Status.CLOSED:
+        return "unchanged"
+    raise _conflict(_("信件尚未答复，不能办结。"))
+
+
+def _follow_reply(peer: Peer, order: WorkOrder, r) -> str:
+    """The peer's reply to an order it handles: released on our letter as it is (reviewed
+    there), 回复单位 the peer's unit, 回复时间 its time. The same reply again changes nothing."""
+    letter = order.letter
+    unit = (r.unit.name if r.unit and r.unit.name else "") or peer.name
+    if letter.status in (Status.REPLIED, Status.CLOSED):
+        if letter.reply == letters.clean_text(r.content, letters.MAX_CONTENT):
+            return "unchanged"
+        raise _conflict(_("信件已答复；新的答复须在对方重新办理（办理中）之后发送。"))
+    if letter.status == Status.REJECTED:
+        raise _conflict(_("信件已不予受理。"))
+    letters.release_reply(letter, r.content, unit=unit, handler=peer.name, replied_at=r.replied_at)
+    order.peer_status = p.REPLIED
+    _step(order, _("答复"), r.replied_at, unit)
+    order.save()
+    return "replied"
 
 
 def _satisfaction(peer: Peer, env, message: Message):
@@ -358,11 +453,18 @@ def on_letter_event(event: Event) -> None:
         if peer is None:
             return
         order_no = order_no_for(letter)
+        body = order_body(letter, order_no)
+        handled = peer.push_mode == Peer.HANDLE
+        if handled:  # 对方办理: staff here stop working on it (unless they already started)
+            try:
+                letters.hand_over(letter, peer.name, ref=order_no)
+            except ValidationError:
+                handled = False
         WorkOrder.objects.create(peer=peer, order_no=order_no, letter=letter,
                                  direction=WorkOrder.OUTBOUND, peer_status=p.ACCEPTED,
                                  unit_name=letter.organisation.name, unit_code=letter.organisation.code,
-                                 due_at=letter.due_at)
-        _queue(peer, p.CREATE, order_no, letter, event, order_body(letter, order_no))
+                                 due_at=letter.due_at, handled_by_peer=handled)
+        _queue(peer, p.CREATE, order_no, letter, event, body)
         return
     if event.topic != "letter.changed" or AppliedEvent.objects.filter(event_id=event.pk).exists():
         return
@@ -371,6 +473,8 @@ def on_letter_event(event: Event) -> None:
         return
     payload = event.payload or {}
     action = payload.get("action")
+    if order.handled_by_peer and action != "rate":
+        return  # the peer handles it and drives the letter; only the citizen's rating goes back
     now = timezone.now().isoformat()
     if action == "approve":
         _queue(order.peer, p.REPLY, order.order_no, letter, event, {
@@ -399,7 +503,9 @@ def on_letter_event(event: Event) -> None:
 
 # --- configuration (系统管理员) ----------------------------------------------------------------------
 
-PEER_FIELDS = ("code", "name", "organisation", "url", "our_code", "enabled", "push_letters", "push_types")
+PEER_FIELDS = ("code", "name", "organisation", "url", "our_code", "enabled", "push_letters", "push_mode",
+               "push_types")
+KEY_RE = re.compile(r"^[A-Za-z0-9_\-.~+/=]{32,200}$")
 
 
 def can_configure(user) -> bool:
@@ -418,10 +524,18 @@ def _guard(actor, action: str, obj=None) -> None:
         raise PermissionDenied(_("只有系统管理员可以配置12345对接。"))
 
 
-def create_peer(actor, *, push_mailboxes=(), **fields) -> tuple[Peer, str]:
-    """A new peer with a fresh shared key (returned once: show it, never store it elsewhere)."""
+def _check_key(key: str) -> str:
+    key = (key or "").strip()
+    if not KEY_RE.match(key):
+        raise ValidationError({"key": _("共享密钥须为32至200位字母、数字或 _ - . ~ + / =。")})
+    return key
+
+
+def create_peer(actor, *, push_mailboxes=(), key: str = "", **fields) -> tuple[Peer, str]:
+    """A new peer with a fresh shared key (returned once: show it, never store it elsewhere),
+    or with the key the other side generated (`key`, e.g. another jiyue platform's)."""
     _guard(actor, "hotline.peer.create")
-    key = p.new_key()
+    key = _check_key(key) if key else p.new_key()
     with transaction.atomic():
         peer = Peer(**{k: v for k, v in fields.items() if k in PEER_FIELDS}, key=key,
                     key_rotated_at=timezone.now())
@@ -456,6 +570,18 @@ def rotate_key(actor, peer: Peer) -> str:
         peer.save(update_fields=["key", "key_rotated_at", "updated_at"])
         audit.record(actor, peer.organisation, None, "hotline.peer.rotate_key", peer)
     return key
+
+
+def set_key(actor, peer: Peer, key: str) -> Peer:
+    """Use the shared key the other side generated (two platforms configured with each other:
+    one generates the key, the other enters it); the old one stops working at once."""
+    _guard(actor, "hotline.peer.set_key", peer)
+    key = _check_key(key)
+    with transaction.atomic():
+        peer.key, peer.key_rotated_at = key, timezone.now()
+        peer.save(update_fields=["key", "key_rotated_at", "updated_at"])
+        audit.record(actor, peer.organisation, None, "hotline.peer.set_key", peer)
+    return peer
 
 
 def set_enabled(actor, peer: Peer, enabled: bool) -> Peer:

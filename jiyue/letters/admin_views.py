@@ -74,6 +74,7 @@ def my_queue(user, qs):
     dispatch = policy.dispatch_organisation_ids(user)
     handle = policy.handler_organisation_ids(user)
     pending = ExtensionRequest.objects.filter(letter=OuterRef("pk"), state=ExtensionRequest.PENDING)
+    qs = qs.exclude(data__has_key=Letter.HANDLED_BY)  # handled on another platform (对方办理)
     return qs.filter(Q(organisation_id__in=dispatch, status__in=DISPATCH_QUEUE)
                      | Q(organisation_id__in=dispatch) & Exists(pending)
                      | Q(organisation_id__in=handle, status=Status.HANDLING))
@@ -269,6 +270,8 @@ class LetterView(_Staff):
         out["publish"] = (letter.status in (Status.REPLIED, Status.CLOSED) and not letter.published
                           and letter.valid and may_publish(user, letter))
         self.pending = pending
+        if letter.handled_by:  # 对方办理: the other platform handles it; only 公开 stays here
+            out = {action: action == "publish" and allowed for action, allowed in out.items()}
         return out
 
     def forms(self, bound=None) -> dict:
@@ -342,6 +345,9 @@ class LetterView(_Staff):
             if not may:
                 _deny(request, f"letter.{action}", self.letter, self.letter.organisation)
                 raise PermissionDenied
+            if self.letter.handled_by and action != "publish":
+                messages.error(request, services.handed_over_message(self.letter, action))
+                return redirect(request.path)
             messages.error(request, _("信件当前状态为“%(s)s”，不能%(a)s。")
                            % {"s": self.letter.get_status_display(),
                               "a": services.ACTION_LABELS.get(action, action)})

@@ -185,6 +185,23 @@ class Letter(models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    HANDLED_BY = "handled_by"  # key in `data` (services.hand_over)
+
+    @property
+    def handled_by(self) -> dict | None:
+        """{"name", "ref", "since"} when the letter was handed over to another platform that
+        handles it (对方办理, services.hand_over); staff here then do not act on it."""
+        value = (self.data or {}).get(self.HANDLED_BY)
+        return value if isinstance(value, dict) else None
+
+    @property
+    def reply_unit(self) -> str:
+        """回复单位 as shown: the answering organisation, or the other platform's unit for a
+        reply released there (services.release_reply)."""
+        if self.reply_organisation_id:
+            return self.reply_organisation.name
+        return str((self.data or {}).get("reply_unit") or "") if self.reply else ""
+
 
 class LetterStep(models.Model):
     """One step of a letter's handling (办理过程): who did what, when; `public` steps are shown

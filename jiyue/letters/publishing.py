@@ -128,7 +128,7 @@ def publish_letter(letter, actor) -> LetterRecord:
             summary=mask(letter.content, names)[:120], source=org.name,
             letter_type=letter.type, received_on=letter.received_at,
             letter_content=mask(letter.content, names), reply_content=mask(letter.reply, names, contacts=False),
-            reply_organisation_name=org.name, replied_on=letter.replied_at, letter_id=letter.pk,
+            reply_organisation_name=letter.reply_unit or org.name, replied_on=letter.replied_at, letter_id=letter.pk,
             sharing="all", live=False, created_by=actor)
         record.save()
         revision = record.save_revision(user=actor)

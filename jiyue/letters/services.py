@@ -10,6 +10,9 @@ and notifications run in the background from those events.
         | "close" | "reopen", actor, note=…, to_organisation=…, reply=…)  -> Letter
     rate(letter, rating, comment="")                                      -> Letter
     request_extension(letter, days, reason, actor) / decide_extension(ext, approve, actor, note)
+    hand_over(letter, handler, ref=…) / remote_step(letter, action, note) /
+    release_reply(letter, content, unit=…, handler=…, replied_at=…)   letters handled on another
+                                                                        platform (对方办理)
     reply_rule(type) -> (reply_days, warn_days)
     find(query_code) -> Letter | None
 """
@@ -32,8 +35,8 @@ from jiyue.core.groupcommit import GroupWriter
 from jiyue.security.fields import blind_index
 from jiyue.workdays import calendar
 
-from .models import (Channel, DeadlineRule, ExtensionRequest, Letter, LetterStep, LetterType, Mailbox,
-                     Rating, Status)
+from .models import (OPEN_STATUSES, Channel, DeadlineRule, ExtensionRequest, Letter, LetterStep,
+                     LetterType, Mailbox, Rating, Status)
 
 DEFAULT_REPLY_DAYS = 5   # STANDARDS.md: letters / consultations, 5 working days by default
 DEFAULT_WARN_DAYS = 1
@@ -67,7 +70,10 @@ ACTION_LABELS = {
     "close": _("办结"), "reopen": _("重新办理"), "rate": _("评价"), "extend_request": _("申请延期"),
     "extend_approve": _("延期批准"), "extend_refuse": _("延期未批准"), "warn": _("到期提醒"),
     "escalate": _("超期督办"), "publish": _("公开"), "screen": _("筛查"),
+    "hand_over": _("移交办理"), "remote_assign": _("转办"),
 }
+# public steps reported by the platform that handles a handed-over letter (remote_step)
+REMOTE_ACTIONS = ("remote_assign",)
 
 
 def clean_text(value, limit: int) -> str:
@@ -285,6 +291,8 @@ def act(letter, action: str, actor, *, note: str = "", to_organisation=None, rep
         if not system and (actor is None or not may(actor, letter, right)):
             audit.record(actor, letter.organisation, None, f"letter.{action}", letter, outcome="denied")
             raise PermissionDenied(_("您无权办理该信件。"))
+        if not system:
+            _refuse_handed_over(letter, action)
         if letter.status not in sources:
             raise ValidationError(_("信件当前状态为“%(s)s”，不能%(a)s。")
                                   % {"s": letter.get_status_display(), "a": ACTION_LABELS[action]})
@@ -377,6 +385,7 @@ def request_extension(letter, days: int, reason: str, actor) -> ExtensionRequest
         if not may(actor, letter, "handle"):
             audit.record(actor, letter.organisation, None, "letter.extend_request", letter, outcome="denied")
             raise PermissionDenied(_("您无权办理该信件。"))
+        _refuse_handed_over(letter, "extend_request")
         if not letter.is_open:
             raise ValidationError(_("已答复或已办结的信件不能申请延期。"))
         if not 1 <= days <= MAX_EXTENSION_DAYS - letter.extended_days:
@@ -401,6 +410,7 @@ def decide_extension(ext: ExtensionRequest, approve: bool, actor, note: str = ""
         if not may(actor, letter, "dispatch"):
             audit.record(actor, letter.organisation, None, "letter.extend_decide", letter, outcome="denied")
             raise PermissionDenied(_("您无权审批该延期申请。"))
+        _refuse_handed_over(letter, "extend_approve" if approve else "extend_refuse")
         if ext.state != ExtensionRequest.PENDING:
             raise ValidationError(_("该延期申请已审批。"))
         now = timezone.now()
@@ -418,6 +428,102 @@ def decide_extension(ext: ExtensionRequest, approve: bool, actor, note: str = ""
                                   data={"days": ext.days, "due_at": letter.due_at.isoformat()})
         _changed(letter, action, actor, days=ext.days)
     return ext
+
+
+# --- letters handled on another platform (对方办理) ---------------------------------------------
+# A letter pushed to a platform that answers it (jiyue.hotline: a 12345 or city platform
+# configured as 对方办理) is handed over: from then on staff here cannot act on it (act,
+# request_extension and decide_extension refuse with a ValidationError); the platform follows
+# the other side with act(..., system=True), remote_step and release_reply. The citizen still
+# rates the reply here (rate).
+
+def handed_over_message(letter: Letter, action: str) -> str:
+    """Why staff cannot take `action` on a handed-over letter (Chinese, for the admin)."""
+    handler = (letter.handled_by or {}).get("name") or _("对方平台")
+    label = ACTION_LABELS.get(action) or {"extend_decide": _("审批延期")}.get(action, action)
+    return _("该信件已移交%(name)s办理（对方办理），本平台不能%(a)s；办理进展和答复由对方同步。") % {
+        "name": handler, "a": label}
+
+
+def _refuse_handed_over(letter: Letter, action: str) -> None:
+    if letter.handled_by:
+        raise ValidationError(handed_over_message(letter, action))
+
+
+def _require_handed_over(letter: Letter) -> None:
+    if not letter.handled_by:
+        raise ValidationError(_("该信件未移交其他平台办理。"))
+
+
+def hand_over(letter, handler: str, *, ref: str = "", note: str = "") -> Letter:
+    """Hand a new letter (待受理, nobody acted on it yet) over to another platform, `handler`
+    its name, `ref` its number there (a 12345 work order number). A public step 移交办理 and a
+    `letter.changed` event (action "hand_over"); again: unchanged. Raises ValidationError when
+    staff here already started on the letter (it then stays here)."""
+    handler = clean_text(handler, 100) or _("对方平台")
+    with transaction.atomic():
+        letter = _lock(letter)
+        if letter.handled_by:
+            return letter
+        if letter.status != Status.SUBMITTED:
+            raise ValidationError(_("信件已由本平台开始办理，不能移交其他平台办理。"))
+        now = timezone.now()
+        letter.data = {**(letter.data or {}), Letter.HANDLED_BY: {
+            "name": handler, "ref": str(ref)[:64], "since": now.isoformat()}}
+        letter.save(update_fields=["data", "updated_at"])
+        LetterStep.objects.create(
+            letter=letter, action="hand_over", organisation=letter.organisation, public=True, at=now,
+            note=clean_text(note, 2000) or _("来信已转%(name)s办理。") % {"name": handler},
+            data={"handler": handler, "ref": str(ref)[:64]})
+        _changed(letter, "hand_over", None, handler=handler)
+    return letter
+
+
+def remote_step(letter, action: str, note: str, *, data: dict | None = None) -> Letter:
+    """A public step the handling platform reported (REMOTE_ACTIONS: "remote_assign", its 转办
+    to one of its units, named in `note`). The letter's status and organisation do not change."""
+    if action not in REMOTE_ACTIONS:
+        raise ValidationError(_("未知的办理操作。"))
+    with transaction.atomic():
+        letter = _lock(letter)
+        _require_handed_over(letter)
+        LetterStep.objects.create(letter=letter, action=action, public=True, at=timezone.now(),
+                                  note=clean_text(note, 2000), data=data or {})
+        _changed(letter, action, None)
+    return letter
+
+
+def release_reply(letter, content: str, *, unit: str, handler: str, replied_at=None) -> Letter:
+    """A reply written and reviewed on the platform handling the letter, released here as it
+    is (no review here): 答复内容 `content`, 回复单位 `unit` (a unit of the other platform, kept
+    in `letter.data["reply_unit"]`; `Letter.reply_unit`), 回复时间 `replied_at` (the other
+    side's). From any open status to 已答复, with a public step "approve" that names the
+    source and the event `letter.changed` (action "approve", external)."""
+    text = clean_text(content, MAX_CONTENT)
+    if not text:
+        raise ValidationError({"reply": _("请填写答复内容。")})
+    unit, handler = clean_text(unit, 100), clean_text(handler, 100)
+    with transaction.atomic():
+        letter = _lock(letter)
+        _require_handed_over(letter)
+        if letter.status not in OPEN_STATUSES:
+            raise ValidationError(_("信件当前状态为“%(s)s”，不能%(a)s。")
+                                  % {"s": letter.get_status_display(), "a": ACTION_LABELS["approve"]})
+        now = timezone.now()
+        letter.reply_draft = letter.reply = text
+        letter.reply_organisation, letter.replied_by = None, None
+        letter.replied_at = replied_at or now
+        letter.accepted_at = letter.accepted_at or now
+        letter.data = {**(letter.data or {}), "reply_unit": unit or handler}
+        letter.status = Status.REPLIED
+        letter.save()
+        LetterStep.objects.create(
+            letter=letter, action="approve", public=True, at=now,
+            note=_("%(handler)s答复（已在对方平台审核发布），回复单位：%(unit)s。")
+            % {"handler": handler, "unit": unit or handler},
+            data={"external": handler, "unit": unit, "replied_at": letter.replied_at.isoformat()})
+        _changed(letter, "approve", None, external=True)
+    return letter
 
 
 def visible_letters(user):

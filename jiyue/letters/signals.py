@@ -23,7 +23,7 @@ def export_letters(user) -> list[dict]:
             "status": letter.status,
             "received_at": timezone.localtime(letter.received_at).isoformat(),
             "reply": letter.reply,
-            "reply_organisation": letter.reply_organisation.name if letter.reply_organisation else "",
+            "reply_organisation": letter.reply_unit,
             "replied_at": timezone.localtime(letter.replied_at).isoformat() if letter.replied_at else None,
             "rating": letter.rating, "rating_comment": letter.rating_comment,
         })

@@ -40,8 +40,8 @@ RECEIPTS = "letters_receipts"
 PAGE_SIZE = 15
 # steps the writer sees (others are internal even when stored as public)
 PUBLIC_ACTIONS = {"submit", "accept", "reject", "assign", "transfer", "approve", "close", "reopen",
-                  "rate", "extend_approve", "publish"}
-NOTE_ACTIONS = {"reject", "reopen", "extend_approve"}
+                  "rate", "extend_approve", "publish", "hand_over", "remote_assign"}
+NOTE_ACTIONS = {"reject", "reopen", "extend_approve", "hand_over", "remote_assign"}
 # what the writer sees of a status: review of the reply is part of handling
 PUBLIC_STATUS = {Status.REVIEWING: Status.HANDLING}
 
@@ -96,7 +96,7 @@ def progress(letter: Letter) -> dict:
     reply = None
     if letter.reply and letter.replied_at:
         reply = {"content": letter.reply,
-                 "organisation": letter.reply_organisation.name if letter.reply_organisation else "",
+                 "organisation": letter.reply_unit,
                  "replied_at": timezone.localtime(letter.replied_at).isoformat(),
                  "time": _local(letter.replied_at)}
     rating = None
