@@ -13,6 +13,7 @@ from jiyue.core.groupcommit import GroupWriter
 from jiyue.core.models import Event
 from jiyue.letters import services
 from jiyue.letters.models import Letter, LetterStep, Mailbox
+from tests.conftest import ensure_wagtail_roots
 
 
 def _platform():
@@ -21,6 +22,7 @@ def _platform():
     from jiyue.platform.services import create_site
     from jiyue.platform.validators import credit_code_check_char, org_code_check_char
 
+    ensure_wagtail_roots()  # a transactional test before this one flushed them
     body = "00000001"
     first17 = "11" + "340000" + body + org_code_check_char(body)
     Platform.objects.create(code="ah", name="安徽省政府网站集约化平台", level="province",
