@@ -141,11 +141,11 @@ def _fresh_calendar():
     from jiyue.workdays import calendar
 
     calendar.invalidate()
-    letters.forget_rules()
+    letters.forget_cached()
     outbox.forget_kicks()
     yield
     calendar.invalidate()
-    letters.forget_rules()
+    letters.forget_cached()
 
 
 @pytest.fixture

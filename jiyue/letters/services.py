@@ -84,7 +84,7 @@ def clean_text(value, limit: int) -> str:
 
 
 # The 办理时限 rows, read once per process and again RULES_SECONDS after (another process's
-# change applies within that time; a change in this process at once: `forget_rules`).
+# change applies within that time; a change in this process at once: `forget_cached`).
 RULES_SECONDS = 5.0
 _rules: tuple[float, dict[str, tuple[int, int]]] | None = None
 
@@ -104,7 +104,7 @@ _mailboxes: dict[int, tuple[float, Mailbox | None]] = {}
 def open_mailbox(pk: int) -> Mailbox | None:
     """The enabled mailbox `pk` (with its organisation and site), or None. Read once per process
     and again RULES_SECONDS after: a mailbox disabled in another process stops taking letters
-    within that time, in this process at once (`forget_rules`)."""
+    within that time, in this process at once (`forget_cached`)."""
     now = time.monotonic()
     hit = _mailboxes.get(pk)
     if hit is None or now - hit[0] > RULES_SECONDS:
@@ -116,7 +116,7 @@ def open_mailbox(pk: int) -> Mailbox | None:
     return hit[1]
 
 
-def forget_rules() -> None:
+def forget_cached() -> None:
     """Read the 办理时限 and the mailboxes again on next use (one was saved or deleted)."""
     global _rules
     _rules = None

@@ -36,7 +36,7 @@ register_export("letters", export_letters)
 def _rules_changed(sender, **kwargs):
     from . import services
 
-    services.forget_rules()
+    services.forget_cached()
 
 
 def connect() -> None:
