@@ -162,6 +162,11 @@ def test_script_enhancement_gets_json_and_the_rate_limit_answers_429(province, p
     statuses = [Client(HTTP_X_JIYUE_SITE=CZT).post(
         "/_/feedback/rate", {"resource": guide.pk, "value": "good"}).status_code for _i in range(3)]
     assert statuses[-1] == 429
+    # the script is told why, in words it shows under the buttons
+    r = browser.post("/_/feedback/rate", {"resource": guide.pk, "value": "good"},
+                     HTTP_ACCEPT="application/json")
+    assert r.status_code == 429 and int(r["Retry-After"]) > 0
+    assert r.json()["ok"] is False and "秒后再试" in r.json()["message"]
 
 
 def test_rating_api(client, province, public):

@@ -332,6 +332,11 @@ def test_api_and_page_rate_limits(corpus, province, settings):
     # the page shares the address's search budget
     r = c.get("/_/search", {"q": "社保"}, **CZT_HOST)
     assert r.status_code == 429 and "秒后再试" in r.content.decode()
+    # completion while typing has its own budget, and answers the script in JSON
+    settings.JIYUE_RATE_LIMITS = "search_suggest=1/m"
+    assert c.get("/_/search/suggest", {"q": "社保"}, **CZT_HOST).status_code == 200
+    r = c.get("/_/search/suggest", {"q": "社保"}, **CZT_HOST)
+    assert r.status_code == 429 and r.json()["suggestions"] == [] and "秒后再试" in r.json()["message"]
     cache.clear()
 
 

@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiyue.security import ratelimit
-from jiyue.web.views import limited, render_page, see_other, site_for
+from jiyue.web.views import limited, limited_json, render_page, see_other, site_for
 
 from . import services
 from .models import ErrorType, Outcome, Rating, Reason, ReportStatus
@@ -40,17 +40,9 @@ _COOKIE = re.compile(r"^[0-9a-f]{32}$")
 
 def _limited(request, site, path: str, wants_json: bool = False):
     """None within the `public_form` limit; else the 429 page, or for the rating script JSON."""
-    if not wants_json:
-        return limited(request, site, path)
-    from jiyue.api.middleware import retry_after
-
-    if ratelimit.hit("public_form", ratelimit.client_key(request), request=request):
-        return None
-    seconds = retry_after("public_form")
-    response = JsonResponse({"ok": False, "message": _("您的提交过于频繁，请 %(n)s 秒后再试。") % {"n": seconds}},
-                            status=429, json_dumps_params={"ensure_ascii": False})
-    response["Retry-After"] = str(seconds)
-    return response
+    if wants_json:
+        return limited_json(request, "public_form", ok=False)
+    return limited(request, site, path)
 
 
 def _same_origin(request) -> bool:

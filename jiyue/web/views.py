@@ -73,6 +73,25 @@ def limited(request, site: Site, path: str, scope: str = "public_form", message:
     return response
 
 
+def limited_json(request, scope: str = "public_form", message: str | None = None,
+                 **fields) -> HttpResponse | None:
+    """`limited` for a page's script: None while within the limit, else a JSON 429 with
+    Retry-After, `{"message": …, **fields}` (`message` may name the seconds as %(n)s)."""
+    from django.http import JsonResponse
+
+    from jiyue.api.middleware import retry_after
+    from jiyue.security import ratelimit
+
+    if ratelimit.hit(scope, ratelimit.client_key(request), request=request):
+        return None
+    seconds = retry_after(scope)
+    text = (message or _("您的提交过于频繁，请 %(n)s 秒后再试。")) % {"n": seconds}
+    response = JsonResponse({"message": text, **fields}, status=429,
+                            json_dumps_params={"ensure_ascii": False})
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 def platform_home(request):
     """`/` on a host that is not a site's (e.g. http://localhost:8000/): the platform's portal,
     under /sites/<code>/, or the admin while there is no site yet. On a site's host `/` is the
@@ -179,13 +198,10 @@ def search_suggest(request):
     from jiyue.search import services
 
     site = site_for(request)
-    from jiyue.security import ratelimit
-
-    if not ratelimit.hit("search_suggest", ratelimit.client_key(request), request=request):
-        response = JsonResponse({"detail": _("请求过于频繁，请稍后再试。"), "suggestions": []},
-                                status=429, json_dumps_params={"ensure_ascii": False})
-        response["Retry-After"] = "60"
-        return response
+    refused = limited_json(request, "search_suggest", _("请求过于频繁，请 %(n)s 秒后再试。"),
+                           suggestions=[])
+    if refused:
+        return refused
     q = request.GET.get("q", "").replace("\x00", "")[:50]
     items = services.suggest(q, site=site) if q.strip() else []
     response = JsonResponse({"q": q, "suggestions": items},
