@@ -120,12 +120,12 @@ def test_one_bad_item_in_a_shared_batch_fails_only_its_own_writer(transactional_
 
     first = threading.Thread(target=run, args=("first",))
     first.start()
-    while not writer._busy:
+    while not writer.writing:
         time.sleep(0.001)
     others = [threading.Thread(target=run, args=(x,)) for x in ("a", "bad", "b", "c")]
     for t in others:
         t.start()
-    while len(writer._queue) < 4:
+    while writer.waiting < 4:
         time.sleep(0.001)
     gate.set()
     for t in [first, *others]:

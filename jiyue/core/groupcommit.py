@@ -52,6 +52,17 @@ class GroupWriter(Generic[T, R]):
         self._queue: list[_Slot] = []
         self._busy = False  # a leader is writing; the queue is only non-empty while busy
 
+    @property
+    def writing(self) -> bool:
+        """A batch is being written now (monitoring, tests)."""
+        return self._busy
+
+    @property
+    def waiting(self) -> int:
+        """Items queued behind the batch being written (monitoring, tests)."""
+        with self._lock:
+            return len(self._queue)
+
     def write(self, item: T) -> R:
         if (not getattr(settings, "JIYUE_GROUP_COMMIT", True)
                 or transaction.get_connection().in_atomic_block):
