@@ -259,6 +259,9 @@ def test_publishing_a_replied_letter_masks_personal_data(province, boxes, client
     html = client.get("/_/letters", **CZT).content.decode()
     assert f"content/{record.pk}.html" in html and "张*关于惠民补贴的咨询" in html
     assert "财政厅信箱" in html
+    # every mailbox has its own 我要写信 button leading to its form
+    assert f'class="letters-write" href="letters/new?mailbox={boxes["dept"].pk}"' in html
+    assert 'aria-label="给财政厅信箱写信"' in html
 
 
 def test_only_replied_consenting_letters_are_published(province, boxes):
