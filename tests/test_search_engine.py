@@ -429,3 +429,45 @@ def test_expansions_count_less_than_the_word_typed(province):
     assert weighted[0][1] > weighted[1][1]
     reversed_weights = ranked([0.3, 1.0])
     assert [rid for rid, _ in reversed_weights] == [synonym.pk, typed.pk]
+
+
+def test_a_title_match_ranks_first_and_every_page_holds_other_matches(province, settings, monkeypatch):
+    """Matching runs on all of a document's words; the best matches are then ordered by the full
+    score, where the title counts four times: a resource named after the words comes before one
+    that only mentions them often. Past the re-ranked window the pages go on with the rest, each
+    match exactly once."""
+    named = article(province, title="公积金提取指南", body="<p>办理说明。</p>")
+    mentions = article(province, title="年度工作总结",
+                       body="<p>" + "公积金提取业务量增长，公积金提取窗口延时服务。" * 3 + "</p>")
+    others = [article(province, title=f"通知第{i}号", body=f"<p>关于公积金提取的第{i}号通知。</p>")
+              for i in range(4)]
+    unrelated = article(province, title="道路养护", body="<p>城市道路养护。</p>")
+    replica.sync()
+    res = engine.execute(engine.EngineQuery(engine.clauses_for("公积金提取"), limit=10))
+    ids = [h.resource_id for h in res.hits]
+    assert res.total == 6 and unrelated.pk not in ids
+    assert ids[0] == named.pk and res.hits[0].score > res.hits[1].score
+    assert set(ids) == {named.pk, mentions.pk, *(o.pk for o in others)}
+    # a window of 4: pages of 2 within it are re-ranked, the third page is the rest
+    monkeypatch.setattr(engine, "RERANK_WINDOW", 4)
+    pages = [find("公积金提取", offset=o, limit=2) for o in (0, 2, 4)]
+    assert pages[0][0] == named.pk
+    assert sorted(sum(pages, [])) == sorted(ids)
+
+
+def test_an_index_of_an_older_schema_is_not_used_until_rebuilt(province, make_policy):
+    """After an upgrade that changes the index layout, the node searches the database (titles)
+    instead of returning nothing from the old index, and the next sync rebuilds it."""
+    from jiyue.search import services
+
+    doc = make_policy(title="住房公积金提取办法", publish=True)
+    replica.sync()
+    gen = engine.current_generation()
+    engine.write_cursor(gen, {**engine.read_cursor(gen), "schema": engine.SCHEMA_VERSION - 1})
+    engine.invalidate_readers()
+    assert not engine.search_ready()
+    result = services.search("住房公积金提取", record=False)
+    assert result.degraded and [h.resource_id for h in result.hits] == [doc.pk]
+    assert replica.sync().rebuilt and engine.current_generation() != gen
+    engine.invalidate_readers()
+    assert engine.search_ready() and find("住房公积金") == [doc.pk]

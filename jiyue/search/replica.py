@@ -336,7 +336,7 @@ def _ids_for_words(words, old_seg: segment.Segmenter | None, base: Path) -> set[
             tokens = list(tokens)[:engine.MAX_PHRASE * 2]
             if not tokens:
                 continue
-            for field_name in ("title", "body", "meta"):
+            for field_name, _boost in engine.MATCH_FIELDS:
                 subs.append((tantivy.Occur.Should, engine._alt_query(sch, tokens, field_name)))
     if not subs:
         return set()

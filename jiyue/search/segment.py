@@ -52,16 +52,18 @@ _FULL_WIDTH = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 FULL_WIDTH_MAP = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF5B)}
 
 
+def half_width(text: str) -> str:
+    """Full-width latin letters and digits as half-width (the same length: offsets stay)."""
+    return text.translate(FULL_WIDTH_MAP) if _FULL_WIDTH.search(text) else text
+
+
 def normalise(text: str) -> str:
     """Lower case, full-width letters and digits → half-width (the NFKC mappings that matter
     for search; full NFKC costs more than the segmentation), every run of punctuation,
     symbols, whitespace and control characters → one space."""
     if not text:
         return ""
-    text = _NON_WORD.sub(" ", text)
-    if _FULL_WIDTH.search(text):
-        text = text.translate(FULL_WIDTH_MAP)
-    return text.lower().strip()
+    return half_width(_NON_WORD.sub(" ", text)).lower().strip()
 
 
 def read_gov_dict(path: Path = GOV_DICT) -> list[tuple[str, int | None]]:
