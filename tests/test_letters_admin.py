@@ -110,6 +110,8 @@ def test_my_queue_follows_the_role(client, province, boxes):
     login(client, province, "czt_dispatcher")
     page = client.get(WORKSPACE).content.decode()
     assert "待受理的来信" in page and "办理中的来信" not in page
+    # the admin's own styles (the filter bar's alignment) are on the page
+    assert 'href="/static/jiyue/admin.css"' in page
     login(client, province, "czt_handler")
     page = client.get(WORKSPACE).content.decode()
     assert "办理中的来信" in page and "待受理的来信" not in page

@@ -1,6 +1,8 @@
 """平台设置 in the admin: the system administrator edits the platform record (name, 索引号
 pattern); its code, which every global identifier starts with, is fixed once set."""
 
+from django.templatetags.static import static
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.forms import WagtailAdminModelForm
@@ -52,3 +54,9 @@ class PlatformViewSet(ModelViewSet):
 @hooks.register("register_admin_viewset")
 def register_platform():
     return PlatformViewSet("platform")
+
+
+@hooks.register("insert_global_admin_css")
+def admin_stylesheet():
+    """jiyue's few admin styles (core/static/jiyue/admin.css) on every admin page."""
+    return format_html('<link rel="stylesheet" href="{}">', static("jiyue/admin.css"))
