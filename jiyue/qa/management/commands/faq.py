@@ -91,7 +91,7 @@ class Command(BaseCommand):
             return
         with progress_bar(self.stderr._out, gettext("计算语义向量"), gettext("条"),
                           enabled=not no_progress) as progress:
-            n = embed_pending(progress=progress)
+            n = embed_pending(progress=progress, processes=embed.batch_processes())
         self.stdout.write(self.style.SUCCESS(gettext("已为 %(n)s 条问答知识计算语义向量。") % {"n": n}))
 
     # --- status -----------------------------------------------------------------------------
