@@ -86,8 +86,11 @@ def attach_vectors(items, cache: Cache):
             if done == total or done % 200 < 10:
                 print(f"  {done}/{total}  {time.perf_counter() - t:.0f} s", flush=True)
 
-        vecs = embed.embed_items([(it.question, it.answer, it.title) for it, _k in todo],
-                                 progress=progress)
+        processes = embed.batch_processes()
+        print(f"  in {processes} processes (JIYUE_EMBED_PROCESSES), as `jiyue faq import` does", flush=True)
+        with embed.process_pool(processes) as pool:
+            vecs = embed.embed_items([(it.question, it.answer, it.title) for it, _k in todo],
+                                     progress=progress, pool=pool, batch=16)
         seconds = time.perf_counter() - t
         texts = sum(len(v) for v in vecs)
         for (it, _k), v in zip(todo, vecs):
