@@ -471,3 +471,24 @@ def test_an_index_of_an_older_schema_is_not_used_until_rebuilt(province, make_po
     assert replica.sync().rebuilt and engine.current_generation() != gen
     engine.invalidate_readers()
     assert engine.search_ready() and find("住房公积金") == [doc.pk]
+
+
+def test_a_full_build_segments_in_several_processes_with_the_operators_words(province, monkeypatch):
+    """A large library is segmented in a pool of processes (one per core); each uses the same
+    dictionary as this process, the operator's words included, so the index is the same."""
+    from jiyue.search.models import DictionaryTerm
+
+    word = "数智皖税"
+    DictionaryTerm.objects.create(word=word)
+    docs = [article(province, title=f"关于推广{word}应用的通知（第{i}批）", body="<p>全省推广。</p>")
+            for i in range(3)]
+    other = article(province, title="住房公积金提取办法", body="<p>提取条件。</p>")
+    replica.sync()
+    monkeypatch.setattr(replica, "PARALLEL_FROM", 0)
+    monkeypatch.setenv("JIYUE_SEARCH_BUILD_PROCESSES", "2")
+    assert replica.build_processes() == 2
+    gen = replica.build()
+    engine.invalidate_readers()
+    assert engine.current_generation() == gen and engine.document_count() == 4
+    assert sorted(find(word)) == sorted(d.pk for d in docs)
+    assert find("住房公积金") == [other.pk]

@@ -164,6 +164,20 @@ def segment_doc(doc: IndexDoc, seg: segment.Segmenter | None = None) -> Segmente
     return SegmentedDoc(doc, seg.index_text(doc.title), seg.index_text(body), seg.index_text(meta))
 
 
+# Segmentation in other processes (a full build, `replica.build`): each process builds its own
+# segmenter with the operator's words once, then segments batches of documents.
+_worker_segmenter: segment.Segmenter | None = None
+
+
+def segment_worker_init(operator_words, version) -> None:
+    global _worker_segmenter
+    _worker_segmenter = segment.Segmenter(list(operator_words), version)
+
+
+def segment_docs(docs: list[IndexDoc]) -> list[SegmentedDoc]:
+    return [segment_doc(d, _worker_segmenter) for d in docs]
+
+
 # 文号 brackets (data, not interface text): the variants typed, and the standard 〔〕 with the
 # 第 that is dropped after the year
 _NUM_OPENERS, _NUM_CLOSERS, _NUM_STD = "[［【〔（(〖{<《〈", "]］】〕）)〗}>》〉", "〔〕第"

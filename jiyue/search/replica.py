@@ -26,7 +26,10 @@ import secrets
 import shutil
 import threading
 import time
+from collections import deque
+from contextlib import closing
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 from django.conf import settings
@@ -197,6 +200,41 @@ def needs_build(gen: Path | None) -> bool:
     return not cursor.get("built") or cursor.get("schema") != engine.SCHEMA_VERSION
 
 
+# A full build segments in a pool of processes (one per core, JIYUE_SEARCH_BUILD_PROCESSES)
+# once the library has this many documents; below, starting them costs more than it saves.
+PARALLEL_FROM = 2000
+
+
+def build_processes() -> int:
+    try:
+        return max(1, int(os.environ.get("JIYUE_SEARCH_BUILD_PROCESSES") or os.cpu_count() or 1))
+    except ValueError:
+        return 1
+
+
+def _segmented(batches, seg: segment.Segmenter, processes: int):
+    """The batches of documents, segmented: here, or in `processes` spawned processes (nothing
+    of this process's state crosses; each builds the same segmenter), in order, with a bounded
+    number of batches in flight so that the library never sits in memory."""
+    if processes <= 1:
+        for batch in batches:
+            yield [engine.segment_doc(doc, seg) for doc in batch]
+        return
+    with get_context("spawn").Pool(processes, initializer=engine.segment_worker_init,
+                                   initargs=(segment.operator_words(), seg.version)) as pool:
+        pending: deque = deque()
+        batches = iter(batches)
+        while True:
+            while len(pending) < 2 * processes:
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                pending.append(pool.apply_async(engine.segment_docs, (batch,)))
+            if not pending:
+                return
+            yield pending.popleft().get()
+
+
 def build(base: Path | None = None, progress=None, threads: int | None = None) -> Path:
     """Index every eligible resource into a new generation, then make it current.
 
@@ -218,18 +256,20 @@ def build(base: Path | None = None, progress=None, threads: int | None = None) -
     _report(force=True, state="rebuilding", progress_done=0, progress_total=total, error="")
     seg = segment.segmenter()
     last_beat = time.monotonic()
+    processes = build_processes() if total >= PARALLEL_FROM else 1
     try:
-        for batch in documents.iter_all():
-            for doc in batch:
-                writer.add_document(engine.tantivy_doc(engine.segment_doc(doc, seg)))
-            done += len(batch)
-            if progress:
-                progress(done, max(total, done))
-            if time.monotonic() - last_beat > 2.0:
-                last_beat = time.monotonic()
-                engine.write_cursor(gen, {**cursor, "progress": done})  # keeps the build fresh
-                _report(force=True, state="rebuilding", progress_done=done,
-                        progress_total=max(total, done))
+        with closing(_segmented(documents.iter_all(), seg, processes)) as batches:
+            for batch in batches:
+                for sd in batch:
+                    writer.add_document(engine.tantivy_doc(sd))
+                done += len(batch)
+                if progress:
+                    progress(done, max(total, done))
+                if time.monotonic() - last_beat > 2.0:
+                    last_beat = time.monotonic()
+                    engine.write_cursor(gen, {**cursor, "progress": done})  # keeps the build fresh
+                    _report(force=True, state="rebuilding", progress_done=done,
+                            progress_total=max(total, done))
         writer.commit()
         writer.wait_merging_threads()
     except BaseException:
