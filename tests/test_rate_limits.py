@@ -12,7 +12,6 @@ import sys
 
 import pytest
 
-from jiyue.api import middleware as api_middleware
 from jiyue.security import ratelimit
 
 
@@ -34,7 +33,6 @@ def clock(monkeypatch):
     cache.clear()
     c = Clock(1_800_000_000.0 + 20)  # 20 s into a minute, and into an hour
     monkeypatch.setattr(ratelimit, "time", c)
-    monkeypatch.setattr(api_middleware, "time", c)
     yield c
     cache.clear()
 

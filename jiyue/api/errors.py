@@ -36,9 +36,7 @@ def limited(request, scope: str, message: str) -> HttpResponse | None:
     while within the limit, else a 429 with Retry-After; `message` may name the seconds as %(n)s."""
     from jiyue.security import ratelimit
 
-    from .middleware import retry_after
-
-    if ratelimit.hit(scope, ratelimit.client_key(request), request=request):
+    seconds = ratelimit.wait(scope, request)
+    if seconds is None:
         return None
-    seconds = retry_after(scope)
     return error(429, message % {"n": seconds}, retry_after=seconds)

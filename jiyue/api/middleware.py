@@ -6,17 +6,9 @@ error pages under /api/ (no such route, wrong method) turned into the API's prob
 
 from __future__ import annotations
 
-import time
-
 from django.utils.translation import gettext as _
 
 from jiyue.security import ratelimit
-
-
-def retry_after(scope: str) -> int:
-    """Seconds until the current window of `scope` ends (at least 1)."""
-    _count, window = ratelimit.limits()[scope]
-    return max(1, window - int(time.time()) % window)
 
 
 class ApiGuardMiddleware:
@@ -32,7 +24,7 @@ class ApiGuardMiddleware:
 
             response = problem(429, _("请求过于频繁"),
                                _("请求过于频繁，请稍后再试（每个地址的接口调用次数有上限）。"))
-            response["Retry-After"] = str(retry_after("api"))
+            response["Retry-After"] = str(ratelimit.retry_after("api"))
             return response
         response = self.get_response(request)
         if (request.path.startswith(self.prefix) and response.status_code >= 400

@@ -74,6 +74,20 @@ def hit(scope: str, key: str, *, request=None, cost: int = 1) -> bool:
     return n <= count
 
 
+def retry_after(scope: str) -> int:
+    """Seconds until the current window of `scope` ends (at least 1)."""
+    _count, window = limits()[scope]
+    return max(1, window - int(time.time()) % window)
+
+
+def wait(scope: str, request) -> int | None:
+    """Count this request against `scope` for its client address: None while within the
+    limit, else the seconds to wait (what a 429's Retry-After says)."""
+    if hit(scope, client_key(request), request=request):
+        return None
+    return retry_after(scope)
+
+
 def limited(scope: str, key: str) -> bool:
     """Whether (scope, key) is over its limit now, without counting."""
     count, window = limits()[scope]

@@ -60,12 +60,11 @@ def limited(request, site: Site, path: str, scope: str = "public_form", message:
     while within the limit, else the 429 page in the site's theme with Retry-After. `message`
     may name the seconds to wait as %(n)s; `back` is (href, label) of the page's way back
     (default the site's home page)."""
-    from jiyue.api.middleware import retry_after
     from jiyue.security import ratelimit
 
-    if ratelimit.hit(scope, ratelimit.client_key(request), request=request):
+    seconds = ratelimit.wait(scope, request)
+    if seconds is None:
         return None
-    seconds = retry_after(scope)
     text = (message or _("您的提交过于频繁，请 %(n)s 秒后再试。")) % {"n": seconds}
     response = render_page(request, site, "limited.html", path, status=429,
                            title=_("请求过于频繁"), message=text, back=back)
@@ -79,12 +78,11 @@ def limited_json(request, scope: str = "public_form", message: str | None = None
     Retry-After, `{"message": …, **fields}` (`message` may name the seconds as %(n)s)."""
     from django.http import JsonResponse
 
-    from jiyue.api.middleware import retry_after
     from jiyue.security import ratelimit
 
-    if ratelimit.hit(scope, ratelimit.client_key(request), request=request):
+    seconds = ratelimit.wait(scope, request)
+    if seconds is None:
         return None
-    seconds = retry_after(scope)
     text = (message or _("您的提交过于频繁，请 %(n)s 秒后再试。")) % {"n": seconds}
     response = JsonResponse({"message": text, **fields}, status=429,
                             json_dumps_params={"ensure_ascii": False})
