@@ -109,10 +109,6 @@ def batch_processes() -> int:
         return 1
 
 
-def _child_passages(texts: list[str]) -> np.ndarray:
-    return _passages(texts)
-
-
 @contextmanager
 def process_pool(processes: int):
     """A pool of `processes` fresh processes (spawned: nothing of the caller's state, threads
@@ -142,7 +138,7 @@ def embed_items(items, progress=None, batch: int = 32, pool: Executor | None = N
     starts = range(0, len(flat), batch)
     parts = [flat[start:start + batch] for start in starts]
     if pool is not None and len(parts) > 1:
-        results = pool.map(_child_passages, parts)
+        results = pool.map(_passages, parts)  # each process loads its own model
     else:
         results = (_passages(part) for part in parts)
     for start, part, result in zip(starts, parts, results):
